@@ -1,0 +1,144 @@
+// Store: an event store in one folder, implementing the Dynamic Consistency
+// Boundary model (types, tags, positions, conditional appends).
+//
+//   std::unique_ptr<opossum::Store> store;
+//   opossum::Status s = opossum::Store::Open("/var/lib/app", "orders", {}, &store);
+//   uint64_t last = 0;
+//   s = store->Append({{.type = "OrderPlaced", .tags = {"order:1"}, .data = "{}"}},
+//                     opossum::AppendCondition{opossum::Query::ForTags({"order:1"}), 0},
+//                     &last);
+//
+// Contract (the project's semantics): positions start at 1 and are gapless;
+// an append is atomic (all its events or none, also across crashes); a read
+// is a snapshot of the head when it starts; an append condition sees every
+// batch committed before it, by any thread or process.
+//
+// Files: segments (events as checksummed FlatBuffers, append-only,
+// preallocated, read through memory maps), the ledger (commit point, read by
+// other processes without a lock), and derived indexes (positions, tags,
+// types, ids), rebuilt from the segments when needed. See docs/.
+//
+// Thread safety: a Store is safe to use from any number of threads at once.
+// Opening the same store twice in one process returns handles that share one
+// engine. Several processes may open one store on one machine: appends are
+// serialised by an OS file lock, readers take no lock. Network file systems
+// are not supported.
+#ifndef OPOSSUM_STORE_H_
+#define OPOSSUM_STORE_H_
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "opossum/event.h"
+#include "opossum/options.h"
+#include "opossum/query.h"
+#include "opossum/status.h"
+
+namespace opossum {
+
+namespace internal {
+class StoreCore;
+}
+
+// A consistent snapshot of the store: it sees every event up to head() and
+// none after. Cheap to create. Views it returns stay valid until the Store
+// is closed. A Reader may be used by one thread at a time.
+class Reader {
+ public:
+  uint64_t head() const { return head_; }
+
+  // Calls `fn` for each matching event in order; stop early by returning
+  // false. Gives kCorruption (file and offset) on a damaged record.
+  Status ForEach(const Query& query, const ReadOptions& options,
+                 const std::function<bool(const EventView&)>& fn) const;
+  // Appends the matching events to *out.
+  Status Read(const Query& query, const ReadOptions& options,
+              std::vector<EventView>* out) const;
+  // The matching event with the highest position, or none.
+  Status ReadLast(const Query& query, std::optional<EventView>* out) const;
+
+ private:
+  friend class Store;
+  Reader(std::shared_ptr<internal::StoreCore> core, uint64_t head)
+      : core_(std::move(core)), head_(head) {}
+  std::shared_ptr<internal::StoreCore> core_;
+  uint64_t head_;
+};
+
+struct StoreStats {
+  uint64_t head = 0;
+  uint64_t segments = 0;
+  uint64_t bytes_on_disk = 0;
+  uint64_t distinct_types = 0;
+  uint64_t distinct_tags = 0;
+};
+
+class Store {
+ public:
+  // Opens (or creates) the store `name` under the folder `root`. A name is
+  // 1..64 letters, digits, '-', '_' and '.', not starting with '.'.
+  static Status Open(const std::filesystem::path& root, std::string_view name,
+                     const Options& options, std::unique_ptr<Store>* out);
+
+  ~Store();
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  // Appends `events` as one atomic batch when `condition` holds, and sets
+  // *last_position to the position of its last event. A failed condition
+  // gives kConditionFailed with a conflicting position and writes nothing.
+  // When every event carries an id and the same ids in the same order were
+  // already committed, nothing is written and *last_position is the earlier
+  // batch's last position; ids that only partly match are kInvalidArgument.
+  Status Append(std::span<const Event> events,
+                const std::optional<AppendCondition>& condition = std::nullopt,
+                uint64_t* last_position = nullptr);
+  Status Append(std::initializer_list<Event> events,
+                const std::optional<AppendCondition>& condition = std::nullopt,
+                uint64_t* last_position = nullptr) {
+    return Append(std::span<const Event>(events.begin(), events.size()), condition,
+                  last_position);
+  }
+
+  // A snapshot at the current head.
+  Reader NewReader() const;
+
+  // Shorthands that read from a fresh snapshot.
+  Status Read(const Query& query, const ReadOptions& options,
+              std::vector<EventView>* out) const {
+    return NewReader().Read(query, options, out);
+  }
+  Status ReadLast(const Query& query, std::optional<EventView>* out) const {
+    return NewReader().ReadLast(query, out);
+  }
+
+  // The position of the last committed event (0 for an empty store),
+  // including other processes' appends.
+  uint64_t Head() const;
+
+  // Makes everything appended so far durable (useful in kBuffered mode).
+  Status Sync();
+
+  // Checks every record checksum, the positions and every index entry
+  // against the segments. kCorruption names the first damaged file/offset.
+  Status Verify() const;
+
+  Status GetStats(StoreStats* out) const;
+
+  const std::filesystem::path& path() const;
+
+ private:
+  explicit Store(std::shared_ptr<internal::StoreCore> core);
+  std::shared_ptr<internal::StoreCore> core_;
+};
+
+}  // namespace opossum
+
+#endif  // OPOSSUM_STORE_H_
