@@ -799,9 +799,13 @@ class ContractValidationTest : public ::testing::Test {
     EXPECT_EQ(store_->Head(), 1u);
     EXPECT_TRUE(ReadAll(*store_, Query::ForTypes({"Valid"})).empty());
   }
+  // Also checks that the rejected appends before it used up no position.
   void ExpectValid(const Event& e) {
-    Status s = store_->Append({e});
+    uint64_t head = store_->Head();
+    uint64_t last = 0;
+    Status s = store_->Append({e}, std::nullopt, &last);
     EXPECT_TRUE(s.ok()) << s.ToString();
+    EXPECT_EQ(last, head + 1);
   }
 
   TempDir dir_;
@@ -1001,6 +1005,28 @@ TEST(ContractOpen, MissingStoreWithoutCreateIsNotFound) {
   store.reset();
   s = Store::Open(dir.path(), "missing", o, &store);
   EXPECT_TRUE(s.ok()) << s.ToString();
+}
+
+TEST(ContractOpen, TwoHandlesInOneProcessSeeEachOthersAppends) {
+  TempDir dir;
+  auto first = MustOpen(dir);
+  auto second = MustOpen(dir);
+  ASSERT_NE(first, nullptr);
+  ASSERT_NE(second, nullptr);
+  uint64_t last = 0;
+  ASSERT_TRUE(first->Append({Ev("A", {"x"})}, std::nullopt, &last).ok());
+  EXPECT_EQ(last, 1u);
+  EXPECT_EQ(second->Head(), 1u);
+  Status s = second->Append({Ev("B", {"x"})}, AppendCondition{Query::ForTags({"x"}), {}});
+  ASSERT_TRUE(s.IsConditionFailed()) << s.ToString();
+  EXPECT_EQ(s.conflicting_position(), 1u);
+  ASSERT_TRUE(second->Append({Ev("B", {"x"})}, AppendCondition{Query::ForTags({"x"}), 1}, &last)
+                  .ok());
+  EXPECT_EQ(last, 2u);
+  first.reset();  // closing one handle leaves the other working
+  EXPECT_EQ(ReadPositions(*second, Query::ForTags({"x"})), (std::vector<uint64_t>{1, 2}));
+  ASSERT_TRUE(second->Append({Ev("C")}, std::nullopt, &last).ok());
+  EXPECT_EQ(last, 3u);
 }
 
 TEST(ContractOpen, ReadOnlyOpenReadsAndRejectsAppend) {
