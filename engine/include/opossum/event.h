@@ -86,6 +86,7 @@ class EventView {
   Event ToEvent() const;
 
   // Internal: built by the store from a verified record.
+  const void* table() const { return table_; }
   EventView(uint64_t position, int64_t timestamp_ns, const void* table)
       : position_(position), timestamp_ns_(timestamp_ns), table_(table) {}
 

@@ -1,0 +1,136 @@
+#include "format/batch.h"
+
+#include <cstring>
+
+#include "format/checksum.h"
+
+namespace opossum::format {
+
+uint64_t BatchLength(const std::vector<EncodedEvent>& events) {
+  uint64_t n = kBatchHeaderSize;
+  for (const EncodedEvent& e : events) n += Align8(kRecordHeaderSize + e.bytes.size());
+  return n;
+}
+
+uint64_t AppendBatch(const std::vector<EncodedEvent>& events, uint64_t first_position,
+                     int64_t commit_ns, uint64_t prev_checksum, std::vector<uint8_t>* out,
+                     std::vector<uint64_t>* record_offsets) {
+  const uint64_t start = out->size();
+  const uint64_t length = BatchLength(events);
+  out->resize(start + length);  // zero-filled: padding stays zero
+  uint8_t* base = out->data() + start;
+  uint64_t off = kBatchHeaderSize;
+  uint64_t pos = first_position;
+  for (const EncodedEvent& e : events) {
+    RecordHeader rh;
+    rh.length = static_cast<uint32_t>(e.bytes.size());
+    rh.position = pos++;
+    rh.timestamp_ns = e.timestamp_ns ? *e.timestamp_ns : commit_ns;
+    rh.checksum = 0;
+    std::memcpy(base + off, &rh, sizeof(rh));
+    std::memcpy(base + off + kRecordHeaderSize, e.bytes.data(), e.bytes.size());
+    rh.checksum = RecordChecksum(base + off, rh.length);
+    std::memcpy(base + off + 4, &rh.checksum, 4);
+    if (record_offsets) record_offsets->push_back(start + off);
+    off += Align8(kRecordHeaderSize + e.bytes.size());
+  }
+  BatchHeader bh;
+  bh.magic = kBatchMagic;
+  bh.count = static_cast<uint32_t>(events.size());
+  bh.first_position = first_position;
+  bh.length = length;
+  bh.checksum = 0;
+  std::memcpy(base, &bh, sizeof(bh));
+  bh.checksum = BatchChecksum(base, length, prev_checksum);
+  std::memcpy(base + 24, &bh.checksum, 8);
+  return bh.checksum;
+}
+
+bool CheckRecord(const uint8_t* data, uint64_t limit, uint64_t offset, uint64_t position,
+                 const RecordHeader** header, std::string* why) {
+  if (offset % kAlign != 0 || offset + kRecordHeaderSize > limit) {
+    *why = "record offset out of bounds";
+    return false;
+  }
+  const auto* rh = reinterpret_cast<const RecordHeader*>(data + offset);
+  if (rh->length == 0 || rh->length > limit - offset - kRecordHeaderSize) {
+    *why = "record length " + std::to_string(rh->length) + " out of bounds";
+    return false;
+  }
+  if (rh->position != position) {
+    *why = "record holds position " + std::to_string(rh->position) + ", expected " +
+           std::to_string(position);
+    return false;
+  }
+  if (RecordChecksum(data + offset, rh->length) != rh->checksum) {
+    *why = "record checksum mismatch";
+    return false;
+  }
+  *header = rh;
+  return true;
+}
+
+BatchCheck CheckBatch(const uint8_t* data, uint64_t limit, uint64_t offset,
+                      uint64_t expected_first, uint64_t prev_checksum, bool deep, BatchInfo* info,
+                      std::vector<uint64_t>* record_offsets, std::string* why) {
+  if (offset + kBatchHeaderSize > limit) {
+    *why = "no room for a batch header";
+    return BatchCheck::kEmpty;
+  }
+  BatchHeader bh;
+  std::memcpy(&bh, data + offset, sizeof(bh));
+  if (bh.magic == 0 && bh.count == 0 && bh.first_position == 0 && bh.length == 0 &&
+      bh.checksum == 0) {
+    return BatchCheck::kEmpty;
+  }
+  if (bh.magic != kBatchMagic) {
+    *why = "bad batch magic";
+    return BatchCheck::kInvalid;
+  }
+  if (bh.first_position != expected_first) {
+    *why = "batch starts at position " + std::to_string(bh.first_position) + ", expected " +
+           std::to_string(expected_first);
+    return BatchCheck::kInvalid;
+  }
+  if (bh.count == 0 || bh.length % kAlign != 0 ||
+      bh.length < kBatchHeaderSize + uint64_t{bh.count} * kRecordHeaderSize ||
+      bh.length > limit - offset) {
+    *why = "batch length " + std::to_string(bh.length) + " or count " + std::to_string(bh.count) +
+           " out of bounds";
+    return BatchCheck::kInvalid;
+  }
+  if (BatchChecksum(data + offset, bh.length, prev_checksum) != bh.checksum) {
+    *why = "batch checksum mismatch";
+    return BatchCheck::kInvalid;
+  }
+  uint64_t off = offset + kBatchHeaderSize;
+  const uint64_t end = offset + bh.length;
+  size_t first_record = record_offsets ? record_offsets->size() : 0;
+  for (uint32_t i = 0; i < bh.count; ++i) {
+    const RecordHeader* rh;
+    if (!CheckRecord(data, end, off, bh.first_position + i, &rh, why)) {
+      if (record_offsets) record_offsets->resize(first_record);
+      return BatchCheck::kInvalid;
+    }
+    if (deep && !VerifyEventBytes(data + off + kRecordHeaderSize, rh->length)) {
+      *why = "record at position " + std::to_string(rh->position) +
+             " is not a well-formed event table";
+      if (record_offsets) record_offsets->resize(first_record);
+      return BatchCheck::kInvalid;
+    }
+    if (record_offsets) record_offsets->push_back(off);
+    off += Align8(kRecordHeaderSize + rh->length);
+  }
+  if (off != end) {
+    *why = "batch records do not fill its length";
+    if (record_offsets) record_offsets->resize(first_record);
+    return BatchCheck::kInvalid;
+  }
+  info->count = bh.count;
+  info->first_position = bh.first_position;
+  info->length = bh.length;
+  info->checksum = bh.checksum;
+  return BatchCheck::kValid;
+}
+
+}  // namespace opossum::format

@@ -1,0 +1,26 @@
+// Checksums and hashes (XXH3) used by every file format.
+#ifndef OPOSSUM_FORMAT_CHECKSUM_H_
+#define OPOSSUM_FORMAT_CHECKSUM_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+namespace opossum::format {
+
+uint64_t Hash64(const void* data, size_t size, uint64_t seed = 0);
+
+// Checksum of a record: bytes [8, 24 + length) of the record.
+uint32_t RecordChecksum(const uint8_t* record, uint32_t fb_length);
+
+// Checksum of a batch (see BatchHeader::checksum).
+uint64_t BatchChecksum(const uint8_t* batch, uint64_t length, uint64_t prev_checksum);
+
+// Index keys: the kinds are persistent (on-disk format).
+enum class KeyKind : uint64_t { kTag = 1, kType = 2, kId = 3 };
+// Never 0 (0 marks an empty slot in the key table).
+uint64_t KeyHash(KeyKind kind, std::string_view bytes);
+
+}  // namespace opossum::format
+
+#endif  // OPOSSUM_FORMAT_CHECKSUM_H_

@@ -1,0 +1,50 @@
+// Events to and from their FlatBuffers bytes, and the checks every event
+// passes before it is encoded (the contract's limits).
+#ifndef OPOSSUM_FORMAT_EVENT_CODEC_H_
+#define OPOSSUM_FORMAT_EVENT_CODEC_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "opossum/event.h"
+#include "opossum/status.h"
+
+namespace opossum::format {
+
+constexpr size_t kMaxTypeBytes = 255;
+constexpr size_t kMaxTags = 64;
+constexpr size_t kMaxTagBytes = 255;
+constexpr uint32_t kMaxEventSizeLimit = 256u << 20;
+
+// An event checked and encoded, ready to be framed into a batch.
+struct EncodedEvent {
+  std::vector<uint8_t> bytes;  // a finished FlatBuffers opossum.fb.Event
+  std::optional<int64_t> timestamp_ns;
+  uint64_t type_hash = 0;
+  std::vector<uint64_t> tag_hashes;  // of the sorted, distinct tags
+  std::optional<Uuid> id;
+};
+
+bool IsValidUtf8(std::string_view s);
+
+// Checks `e` against the limits and encodes it. `index` (0-based position in
+// the batch) is named in error messages.
+Status EncodeEvent(const Event& e, uint32_t max_event_size, size_t index, EncodedEvent* out);
+
+// Checks that `bytes` hold a well-formed Event table (bounds, offsets,
+// required fields): used by Verify and when adopting bytes after a crash.
+bool VerifyEventBytes(const uint8_t* bytes, size_t size);
+
+// Accessors on a verified table (the `table` of an EventView).
+std::string_view TableType(const void* table);
+size_t TableTagCount(const void* table);
+std::string_view TableTag(const void* table, size_t i);
+bool TableHasTag(const void* table, std::string_view tag);
+const void* TableFromBytes(const uint8_t* bytes);
+
+}  // namespace opossum::format
+
+#endif  // OPOSSUM_FORMAT_EVENT_CODEC_H_

@@ -1,0 +1,395 @@
+#include "index/key_index.h"
+
+#include <algorithm>
+#include <cstring>
+
+namespace opossum::index {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+template <typename T>
+std::atomic_ref<T> A(T& v) {
+  return std::atomic_ref<T>(v);
+}
+
+struct KeysHeader {
+  uint64_t magic;
+  uint32_t version;
+  uint32_t reserved0;
+  uint64_t capacity;
+  uint64_t count;
+  uint64_t generation;
+  uint64_t reserved1[3];
+};
+static_assert(sizeof(KeysHeader) == kIndexHeaderSize);
+
+struct PostingsHeader {
+  uint64_t magic;
+  uint32_t version;
+  uint32_t reserved0;
+  uint64_t alloc_end;        // atomic: end of the allocated blocks
+  uint64_t indexed_through;  // atomic: every key of positions <= this is in
+  uint64_t reserved1[4];
+};
+static_assert(sizeof(PostingsHeader) == kIndexHeaderSize);
+
+constexpr uint64_t BlockBytes(uint32_t capacity) {
+  return sizeof(PostingBlock) + uint64_t{capacity} * 8;
+}
+
+const PostingBlock* BlockAt(const uint8_t* base, uint64_t off) {
+  return reinterpret_cast<const PostingBlock*>(base + off);
+}
+const uint64_t* BlockPositions(const PostingBlock* b) {
+  return reinterpret_cast<const uint64_t*>(b + 1);
+}
+uint32_t BlockCount(const PostingBlock* b) {
+  return A(const_cast<uint32_t&>(b->count)).load(std::memory_order_acquire);
+}
+
+}  // namespace
+
+struct KeyIndex::Table {
+  io::Mapping map;
+  uint64_t capacity = 0;
+  uint64_t generation = 0;
+  KeysHeader* header() const { return reinterpret_cast<KeysHeader*>(map.mutable_data()); }
+  KeySlot* slots() const {
+    return reinterpret_cast<KeySlot*>(map.mutable_data() + kIndexHeaderSize);
+  }
+};
+
+KeyIndex::KeyIndex() = default;
+KeyIndex::~KeyIndex() = default;
+
+uint64_t KeyIndex::generation() const { return table_.load(std::memory_order_acquire)->generation; }
+
+Status KeyIndex::MapTable(const fs::path& path, bool create, uint64_t capacity,
+                          uint64_t generation, std::unique_ptr<Table>* out) {
+  auto t = std::make_unique<Table>();
+  Status s;
+  if (create) {
+    io::File f;
+    if (!(s = io::File::Open(path, io::File::Mode::kCreate, &f)).ok()) return s;
+    if (!(s = f.Truncate(0)).ok()) return s;
+    if (!(s = f.Allocate(0, kIndexHeaderSize + capacity * sizeof(KeySlot))).ok()) return s;
+    KeysHeader h{};
+    h.magic = kKeysMagic;
+    h.version = kIndexVersion;
+    h.capacity = capacity;
+    h.generation = generation;
+    if (!(s = f.PWrite(&h, sizeof(h), 0)).ok()) return s;
+  }
+  io::File f;
+  if (!(s = io::File::Open(path, io::File::Mode::kReadOnly, &f)).ok()) return s;
+  KeysHeader h{};
+  uint64_t size = 0;
+  if (!(s = f.Size(&size)).ok()) return s;
+  if (size < sizeof(h)) return Status::Corruption(path.string() + ": no header (offset 0)");
+  if (!(s = f.PRead(&h, sizeof(h), 0)).ok()) return s;
+  if (h.magic != kKeysMagic || h.version != kIndexVersion || h.capacity == 0 ||
+      (h.capacity & (h.capacity - 1)) != 0 ||
+      size < kIndexHeaderSize + h.capacity * sizeof(KeySlot)) {
+    return Status::Corruption(path.string() + ": bad key table header at offset 0");
+  }
+  t->capacity = h.capacity;
+  t->generation = h.generation;
+  if (!(s = io::Mapping::Map(path, kIndexHeaderSize + h.capacity * sizeof(KeySlot), writable_,
+                             &t->map))
+           .ok()) {
+    return s;
+  }
+  *out = std::move(t);
+  return Status::Ok();
+}
+
+Status KeyIndex::Open(const fs::path& dir, bool writable, uint64_t generation) {
+  dir_ = dir;
+  writable_ = writable;
+  fs::path ppath = dir / "postings";
+  bool existed = fs::exists(ppath);
+  Status s = postings_.Open(ppath, writable, true, 1 << 20, uint64_t{1} << 40);
+  if (!s.ok()) return s;
+  auto* ph = reinterpret_cast<PostingsHeader*>(postings_.data());
+  if (!existed || (writable && ph->magic == 0)) {
+    if (!writable) return Status::Corruption(ppath.string() + ": empty (offset 0)");
+    ph->version = kIndexVersion;
+    A(ph->alloc_end).store(kIndexHeaderSize);
+    A(ph->indexed_through).store(0);
+    A(ph->magic).store(kPostingsMagic, std::memory_order_release);
+  }
+  if (ph->magic != kPostingsMagic || ph->version != kIndexVersion ||
+      ph->alloc_end < kIndexHeaderSize || ph->alloc_end > postings_.size()) {
+    return Status::Corruption(ppath.string() + ": bad postings header at offset 0");
+  }
+  fs::path kpath = dir / "keys";
+  bool create = writable && !fs::exists(kpath);
+  std::unique_ptr<Table> t;
+  if (!(s = MapTable(kpath, create, kInitialKeyCapacity, generation, &t)).ok()) return s;
+  table_.store(t.get(), std::memory_order_release);
+  tables_.push_back(std::move(t));
+  return Status::Ok();
+}
+
+Status KeyIndex::Reset(uint64_t* generation) {
+  std::lock_guard<std::mutex> lock(refresh_mu_);
+  uint64_t gen = this->generation() + 1;
+  std::unique_ptr<Table> t;
+  fs::path tmp = dir_ / "keys.new";
+  Status s = MapTable(tmp, true, kInitialKeyCapacity, gen, &t);
+  if (!s.ok()) return s;
+  if (!(s = io::Rename(tmp, dir_ / "keys")).ok()) return s;
+  auto* ph = reinterpret_cast<PostingsHeader*>(postings_.data());
+  A(ph->alloc_end).store(kIndexHeaderSize);
+  A(ph->indexed_through).store(0);
+  A(ph->magic).store(kPostingsMagic, std::memory_order_release);
+  ph->version = kIndexVersion;
+  table_.store(t.get(), std::memory_order_release);
+  tables_.push_back(std::move(t));
+  *generation = gen;
+  return Status::Ok();
+}
+
+Status KeyIndex::Refresh(uint64_t generation) {
+  std::lock_guard<std::mutex> lock(refresh_mu_);
+  if (this->generation() >= generation) return postings_.RefreshSize();
+  std::unique_ptr<Table> t;
+  Status s = MapTable(dir_ / "keys", false, 0, 0, &t);
+  if (!s.ok()) return s;
+  table_.store(t.get(), std::memory_order_release);
+  tables_.push_back(std::move(t));
+  return postings_.RefreshSize();
+}
+
+const KeySlot* KeyIndex::Find(uint64_t hash) const {
+  const Table* t = table_.load(std::memory_order_acquire);
+  const uint64_t mask = t->capacity - 1;
+  const KeySlot* slots = t->slots();
+  for (uint64_t i = hash & mask, probes = 0; probes < t->capacity; i = (i + 1) & mask, ++probes) {
+    uint64_t h = A(const_cast<uint64_t&>(slots[i].hash)).load(std::memory_order_acquire);
+    if (h == hash) return &slots[i];
+    if (h == 0) return nullptr;
+  }
+  return nullptr;
+}
+
+uint64_t KeyIndex::Last(const KeySlot* slot) const {
+  uint64_t off = A(const_cast<uint64_t&>(slot->last_block)).load(std::memory_order_acquire);
+  const PostingBlock* b = BlockAt(postings_.data(), off);
+  uint32_t n = BlockCount(b);
+  return n == 0 ? 0 : BlockPositions(b)[n - 1];
+}
+
+uint64_t KeyIndex::indexed_through() const {
+  auto* ph = reinterpret_cast<PostingsHeader*>(postings_.data());
+  return A(ph->indexed_through).load(std::memory_order_acquire);
+}
+
+void KeyIndex::SetIndexedThrough(uint64_t position) {
+  auto* ph = reinterpret_cast<PostingsHeader*>(postings_.data());
+  A(ph->indexed_through).store(position, std::memory_order_release);
+}
+
+Status KeyIndex::AllocBlock(uint32_t capacity, uint64_t prev, uint64_t first_position,
+                            uint64_t* off) {
+  auto* ph = reinterpret_cast<PostingsHeader*>(postings_.data());
+  uint64_t at = A(ph->alloc_end).load(std::memory_order_relaxed);
+  Status s = postings_.EnsureSize(at + BlockBytes(capacity));
+  if (!s.ok()) return s;
+  auto* b = reinterpret_cast<PostingBlock*>(postings_.data() + at);
+  b->prev = prev;
+  b->capacity = capacity;
+  reinterpret_cast<uint64_t*>(b + 1)[0] = first_position;
+  A(b->count).store(1, std::memory_order_release);
+  // Allocated before it is linked: a writer that dies in between leaks the
+  // block but never hands it out twice.
+  A(ph->alloc_end).store(at + BlockBytes(capacity), std::memory_order_release);
+  *off = at;
+  return Status::Ok();
+}
+
+Status KeyIndex::Grow() {
+  std::lock_guard<std::mutex> lock(refresh_mu_);
+  Table* old = table_.load(std::memory_order_acquire);
+  uint64_t cap = old->capacity * 2;
+  fs::path tmp = dir_ / "keys.new";
+  std::unique_ptr<Table> t;
+  Status s = MapTable(tmp, true, cap, old->generation + 1, &t);
+  if (!s.ok()) return s;
+  KeySlot* dst = t->slots();
+  const KeySlot* src = old->slots();
+  uint64_t count = 0;
+  for (uint64_t i = 0; i < old->capacity; ++i) {
+    if (src[i].hash == 0) continue;
+    uint64_t j = src[i].hash & (cap - 1);
+    while (dst[j].hash != 0) j = (j + 1) & (cap - 1);
+    dst[j] = src[i];
+    ++count;
+  }
+  t->header()->count = count;
+  if (!(s = io::Rename(tmp, dir_ / "keys")).ok()) return s;
+  table_.store(t.get(), std::memory_order_release);
+  tables_.push_back(std::move(t));
+  return Status::Ok();
+}
+
+Status KeyIndex::Reserve(uint64_t new_keys, bool* grown) {
+  Table* t = table_.load(std::memory_order_acquire);
+  while ((t->header()->count + new_keys) * 2 > t->capacity) {
+    Status s = Grow();
+    if (!s.ok()) return s;
+    *grown = true;
+    t = table_.load(std::memory_order_acquire);
+  }
+  return Status::Ok();
+}
+
+Status KeyIndex::Insert(uint64_t hash, format::KeyKind kind, uint64_t position, bool* grown) {
+  Table* t = table_.load(std::memory_order_acquire);
+  uint64_t mask = t->capacity - 1;
+  KeySlot* slots = t->slots();
+  uint64_t i = hash & mask;
+  while (true) {
+    uint64_t h = slots[i].hash;
+    if (h == hash) break;
+    if (h == 0) {
+      if ((t->header()->count + 1) * 2 > t->capacity) {
+        Status s = Grow();
+        if (!s.ok()) return s;
+        *grown = true;
+        return Insert(hash, kind, position, grown);
+      }
+      uint64_t off;
+      Status s = AllocBlock(kFirstBlockCapacity, 0, position, &off);
+      if (!s.ok()) return s;
+      KeySlot& slot = slots[i];
+      slot.first_block = off;
+      A(slot.last_block).store(off, std::memory_order_relaxed);
+      A(slot.meta).store(1 | (static_cast<uint64_t>(kind) << 56), std::memory_order_relaxed);
+      A(slot.hash).store(hash, std::memory_order_release);
+      t->header()->count++;
+      return Status::Ok();
+    }
+    i = (i + 1) & mask;
+  }
+  KeySlot& slot = slots[i];
+  uint64_t last = slot.last_block;
+  auto* b = reinterpret_cast<PostingBlock*>(postings_.data() + last);
+  uint32_t n = b->count;
+  uint64_t* pos = reinterpret_cast<uint64_t*>(b + 1);
+  if (n > 0 && pos[n - 1] >= position) return Status::Ok();  // already indexed
+  if (n < b->capacity) {
+    pos[n] = position;
+    A(b->count).store(n + 1, std::memory_order_release);
+  } else {
+    uint64_t off;
+    uint32_t cap = std::min<uint32_t>(b->capacity * 2, kMaxBlockCapacity);
+    Status s = AllocBlock(cap, last, position, &off);
+    if (!s.ok()) return s;
+    A(slot.last_block).store(off, std::memory_order_release);
+  }
+  A(slot.meta).store(slot.meta + 1, std::memory_order_release);
+  return Status::Ok();
+}
+
+void KeyIndex::ForEachKey(const std::function<void(uint64_t, uint8_t, const KeySlot*)>& fn) const {
+  const Table* t = table_.load(std::memory_order_acquire);
+  const KeySlot* slots = t->slots();
+  for (uint64_t i = 0; i < t->capacity; ++i) {
+    uint64_t h = A(const_cast<uint64_t&>(slots[i].hash)).load(std::memory_order_acquire);
+    if (h != 0) fn(h, static_cast<uint8_t>(slots[i].meta >> 56), &slots[i]);
+  }
+}
+
+uint64_t KeyIndex::CountKind(format::KeyKind kind) const {
+  uint64_t n = 0;
+  ForEachKey([&](uint64_t, uint8_t k, const KeySlot*) {
+    if (k == static_cast<uint8_t>(kind)) ++n;
+  });
+  return n;
+}
+
+Status KeyIndex::Sync() const {
+  Status s = postings_.Sync();
+  if (!s.ok()) return s;
+  const Table* t = table_.load(std::memory_order_acquire);
+  return t->map.Sync(0, t->map.size());
+}
+
+PostingCursor::PostingCursor(const KeyIndex* index, const KeySlot* slot, uint64_t lo, uint64_t hi,
+                             bool backwards)
+    : base_(index->postings()), lo_(lo), hi_(hi), backwards_(backwards) {
+  if (lo > hi) {
+    block_ = 0;
+    n_ = 0;
+    return;
+  }
+  uint64_t off = A(const_cast<uint64_t&>(slot->last_block)).load(std::memory_order_acquire);
+  if (backwards) {
+    block_ = off;
+    const PostingBlock* b = BlockAt(base_, off);
+    i_ = BlockCount(b);
+    return;
+  }
+  // Forwards: collect the chain back to the block holding `lo`.
+  while (true) {
+    blocks_.push_back(off);
+    const PostingBlock* b = BlockAt(base_, off);
+    if (b->prev == 0 || BlockPositions(b)[0] <= lo) break;
+    off = b->prev;
+  }
+  std::reverse(blocks_.begin(), blocks_.end());
+  block_idx_ = 0;
+  block_ = blocks_[0];
+  const PostingBlock* b = BlockAt(base_, block_);
+  n_ = BlockCount(b);
+  const uint64_t* p = BlockPositions(b);
+  i_ = static_cast<uint32_t>(std::lower_bound(p, p + n_, lo) - p);
+}
+
+uint64_t PostingCursor::Next() {
+  if (base_ == nullptr) return 0;
+  if (backwards_) {
+    while (block_ != 0 || i_ != 0) {
+      if (i_ == 0) {
+        const PostingBlock* b = BlockAt(base_, block_);
+        if (b->prev == 0) {
+          block_ = 0;
+          return 0;
+        }
+        block_ = b->prev;
+        i_ = BlockCount(BlockAt(base_, block_));
+        continue;
+      }
+      uint64_t p = BlockPositions(BlockAt(base_, block_))[--i_];
+      if (p > hi_) continue;
+      if (p < lo_) {
+        block_ = 0;
+        i_ = 0;
+        return 0;
+      }
+      return p;
+    }
+    return 0;
+  }
+  while (true) {
+    if (i_ >= n_) {
+      if (++block_idx_ >= blocks_.size()) return 0;
+      block_ = blocks_[block_idx_];
+      n_ = BlockCount(BlockAt(base_, block_));
+      i_ = 0;
+      continue;
+    }
+    uint64_t p = BlockPositions(BlockAt(base_, block_))[i_++];
+    if (p > hi_) {
+      i_ = n_;
+      block_idx_ = blocks_.size();
+      return 0;
+    }
+    return p;
+  }
+}
+
+}  // namespace opossum::index

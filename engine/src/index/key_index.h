@@ -1,0 +1,147 @@
+// The key index: for every tag, type and event id, the positions of the
+// events that carry it, in ascending order (docs/format-index.md).
+//
+// index/keys     an open-addressing hash table from a 64-bit key hash
+//                (format::KeyHash) to its posting list; replaced by a table
+//                twice the size (a new file, renamed into place, its
+//                generation published in the ledger) when half full.
+// index/postings the posting lists: chains of blocks of ascending positions,
+//                blocks doubling in size up to 1024 entries; the last block of
+//                a list is one step from its table slot, so "the newest
+//                positions of a key" costs O(1).
+//
+// Hash collisions are possible: callers check the event itself.
+// Derived data: rebuilt from the segments when damaged or untrusted.
+//
+// Thread safety: one writer (holding the store's write lock) inserts;
+// any number of readers in any process read without a lock. Everything a
+// reader needs is published with release stores before the ledger's head, and
+// readers ignore positions above their snapshot's head. Replaced table maps
+// stay mapped until the index is closed.
+#ifndef OPOSSUM_INDEX_KEY_INDEX_H_
+#define OPOSSUM_INDEX_KEY_INDEX_H_
+
+#include <atomic>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include "format/checksum.h"
+#include "io/growable_map.h"
+#include "opossum/status.h"
+
+namespace opossum::index {
+
+// ON-DISK FORMAT.
+constexpr uint64_t kKeysMagic = 0x5359454b534f504fULL;      // "OPOSKEYS"
+constexpr uint64_t kPostingsMagic = 0x54534f50534f504fULL;  // "OPOSPOST"
+constexpr uint32_t kIndexVersion = 1;
+constexpr uint64_t kIndexHeaderSize = 64;
+constexpr uint64_t kInitialKeyCapacity = 1024;
+constexpr uint32_t kFirstBlockCapacity = 4;
+constexpr uint32_t kMaxBlockCapacity = 1024;
+
+struct KeySlot {
+  uint64_t hash;        // 0: empty slot
+  uint64_t first_block;
+  uint64_t last_block;  // offset in index/postings
+  uint64_t meta;        // count (low 56 bits) | kind << 56
+};
+
+struct PostingBlock {
+  uint64_t prev;       // offset of the previous block, 0 for the first
+  uint32_t capacity;
+  uint32_t count;      // published with a release store
+  // uint64_t positions[capacity] follow
+};
+
+class KeyIndex;
+
+// Iterates one key's positions within [lo, hi] forwards or backwards.
+class PostingCursor {
+ public:
+  PostingCursor() = default;
+  PostingCursor(const KeyIndex* index, const KeySlot* slot, uint64_t lo, uint64_t hi,
+                bool backwards);
+  // Next position, or 0 when done.
+  uint64_t Next();
+
+ private:
+  const uint8_t* base_ = nullptr;
+  uint64_t lo_ = 0, hi_ = 0;
+  bool backwards_ = false;
+  std::vector<uint64_t> blocks_;  // forwards: chain in ascending order
+  size_t block_idx_ = 0;
+  uint64_t block_ = 0;
+  uint32_t i_ = 0, n_ = 0;
+};
+
+class KeyIndex {
+ public:
+  KeyIndex();
+  ~KeyIndex();
+
+  // Opens index/keys and index/postings in `dir`, creating them when
+  // writable and missing. A damaged header gives kCorruption.
+  Status Open(const std::filesystem::path& dir, bool writable, uint64_t generation);
+  // Empties both files (for a rebuild); returns the new generation.
+  Status Reset(uint64_t* generation);
+  // Follows a table replaced by another process (call when the ledger's
+  // generation differs from generation()).
+  Status Refresh(uint64_t generation);
+  uint64_t generation() const;
+
+  // The slot of `hash`, or nullptr.
+  const KeySlot* Find(uint64_t hash) const;
+  static uint64_t Count(const KeySlot* slot) {
+    return std::atomic_ref<const uint64_t>(slot->meta).load(std::memory_order_acquire) &
+           ((uint64_t{1} << 56) - 1);
+  }
+  // The newest position of the key (0 when none) - O(1).
+  uint64_t Last(const KeySlot* slot) const;
+
+  // Adds `position` to the key's list (writer only). Idempotent: a position
+  // not above the list's newest is skipped (a re-index after a crash).
+  // Sets *grown when the table was replaced (the store publishes the new
+  // generation).
+  Status Insert(uint64_t hash, format::KeyKind kind, uint64_t position, bool* grown);
+  // Grows the table, before a group's bytes are written, so that `new_keys`
+  // more keys fit. (A posting block that cannot be allocated later only
+  // leaves the index behind the head; readers scan that tail.)
+  Status Reserve(uint64_t new_keys, bool* grown);
+
+  uint64_t indexed_through() const;
+  void SetIndexedThrough(uint64_t position);
+
+  // Calls fn(hash, kind, slot) for every key.
+  void ForEachKey(const std::function<void(uint64_t, uint8_t, const KeySlot*)>& fn) const;
+  uint64_t CountKind(format::KeyKind kind) const;
+
+  Status Sync() const;
+  const uint8_t* postings() const { return postings_.data(); }
+  Status RefreshPostingsSize() { return postings_.RefreshSize(); }
+
+ private:
+  struct Table;
+  Status MapTable(const std::filesystem::path& path, bool create_capacity,
+                  uint64_t capacity, uint64_t generation, std::unique_ptr<Table>* out);
+  Status Grow();
+  Status AllocBlock(uint32_t capacity, uint64_t prev, uint64_t first_position, uint64_t* off);
+  uint64_t& PostingsWord(size_t i) const {
+    return reinterpret_cast<uint64_t*>(postings_.data())[i];
+  }
+
+  std::filesystem::path dir_;
+  bool writable_ = false;
+  io::GrowableMap postings_;
+  std::atomic<Table*> table_{nullptr};
+  std::vector<std::unique_ptr<Table>> tables_;  // current and replaced
+  std::mutex refresh_mu_;
+};
+
+}  // namespace opossum::index
+
+#endif  // OPOSSUM_INDEX_KEY_INDEX_H_

@@ -1,0 +1,33 @@
+#include "index/position_index.h"
+
+#include <cstring>
+
+namespace opossum::index {
+
+Status PositionIndex::Open(const std::filesystem::path& path, bool writable) {
+  writable_ = writable;
+  bool existed = std::filesystem::exists(path);
+  Status s = map_.Open(path, writable, /*create=*/true, 1 << 20, uint64_t{1} << 40);
+  if (!s.ok()) return s;
+  uint64_t magic;
+  std::memcpy(&magic, map_.data(), 8);
+  if (!existed || magic == 0) {
+    if (!writable) return Status::Corruption(path.string() + ": empty position index (offset 0)");
+    magic = kPositionsMagic;
+    std::memcpy(map_.data(), &magic, 8);
+    return Status::Ok();
+  }
+  if (map_.size() < kPositionsHeaderSize || magic != kPositionsMagic) {
+    return Status::Corruption(path.string() + ": bad position index header at offset 0");
+  }
+  return Status::Ok();
+}
+
+Status PositionIndex::Reset() {
+  // Entries beyond the head are never read, so only the header matters.
+  uint64_t magic = kPositionsMagic;
+  std::memcpy(map_.data(), &magic, 8);
+  return Status::Ok();
+}
+
+}  // namespace opossum::index

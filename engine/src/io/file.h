@@ -1,0 +1,126 @@
+// The only place that talks to the operating system about files: plain file
+// I/O (pwrite/pread/fdatasync/fallocate), memory maps, OS file locks, folders
+// and the clock. Everything returns a Status that keeps the OS's message.
+#ifndef OPOSSUM_IO_FILE_H_
+#define OPOSSUM_IO_FILE_H_
+
+#include <sys/uio.h>
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "opossum/status.h"
+
+namespace opossum::io {
+
+namespace fs = std::filesystem;
+
+// "what path: strerror(errno)".
+Status ErrnoStatus(std::string_view what, const fs::path& path, int err);
+
+// An open file descriptor. Move-only; closes on destruction.
+class File {
+ public:
+  enum class Mode { kReadOnly, kReadWrite, kCreate };
+
+  File() = default;
+  ~File();
+  File(File&& other) noexcept;
+  File& operator=(File&& other) noexcept;
+  File(const File&) = delete;
+  File& operator=(const File&) = delete;
+
+  // kCreate creates the file (mode 0644) when missing.
+  static Status Open(const fs::path& path, Mode mode, File* out);
+
+  bool is_open() const { return fd_ >= 0; }
+  const fs::path& path() const { return path_; }
+
+  Status PWrite(const void* data, size_t size, uint64_t offset) const;
+  Status PWriteV(const struct iovec* iov, int count, uint64_t offset) const;
+  Status PRead(void* data, size_t size, uint64_t offset) const;
+  Status DataSync() const;
+  Status Sync() const;  // fsync: data and all metadata
+  Status Allocate(uint64_t offset, uint64_t length) const;  // posix_fallocate
+  Status Truncate(uint64_t size) const;
+  Status Size(uint64_t* size) const;
+  void Close();
+
+ private:
+  int fd_ = -1;
+  fs::path path_;
+};
+
+// A shared memory map of a file. `size` may exceed the file's current size
+// (a reservation for a file that grows): touching pages beyond the end of
+// the file is the caller's bug, so callers only touch published bytes.
+class Mapping {
+ public:
+  Mapping();
+  ~Mapping();
+  Mapping(Mapping&&) noexcept;
+  Mapping& operator=(Mapping&&) noexcept;
+
+  static Status Map(const fs::path& path, uint64_t size, bool writable, Mapping* out);
+
+  const uint8_t* data() const { return data_; }
+  uint8_t* mutable_data() const { return data_; }
+  uint64_t size() const { return size_; }
+  // msync(MS_SYNC) of [offset, offset+length).
+  Status Sync(uint64_t offset, uint64_t length) const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+  uint8_t* data_ = nullptr;
+  uint64_t size_ = 0;
+};
+
+// An OS advisory file lock (fcntl record lock via Boost.Interprocess).
+// Such locks belong to the process: the store opens each lock file once per
+// process (see store/registry) and serialises its own threads itself.
+class FileLock {
+ public:
+  FileLock();
+  ~FileLock();
+  static Status Open(const fs::path& path, bool create, FileLock* out);
+  FileLock(FileLock&&) noexcept;
+  FileLock& operator=(FileLock&&) noexcept;
+
+  // Exclusive lock, waiting at most `timeout`; kBusy when it runs out.
+  Status Lock(std::chrono::milliseconds timeout);
+  // Exclusive lock if free now; *acquired tells.
+  Status TryLock(bool* acquired);
+  Status Unlock();
+  // Shared lock (also converts a held exclusive lock to shared).
+  Status LockShared();
+  Status UnlockShared();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// fsync of a folder, so that files created in it survive a power loss.
+Status SyncDir(const fs::path& dir);
+// Creates the folder (and parents) with mode 0755.
+Status CreateDirs(const fs::path& dir);
+// Names of the regular files in `dir`.
+Status ListDir(const fs::path& dir, std::vector<std::string>* names);
+// Atomically replaces `to` with `from`.
+Status Rename(const fs::path& from, const fs::path& to);
+// The kernel's boot id: it changes when the machine restarts, which tells a
+// process crash (page cache intact) from a power loss or reboot.
+std::string BootId();
+// Refuses folders on network file systems (NFS, SMB, ...).
+Status CheckLocalFileSystem(const fs::path& dir);
+// Wall-clock time, nanoseconds since the Unix epoch.
+int64_t NowNs();
+
+}  // namespace opossum::io
+
+#endif  // OPOSSUM_IO_FILE_H_

@@ -1,0 +1,205 @@
+#include "log/segments.h"
+
+#include <algorithm>
+#include <cinttypes>
+#include <cstdio>
+#include <cstring>
+
+#include "format/checksum.h"
+#include "format/layout.h"
+
+namespace opossum::log {
+
+namespace fs = std::filesystem;
+using format::SegmentHeader;
+
+std::string SegmentFileName(uint64_t first_position) {
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%020" PRIu64 ".seg", first_position);
+  return buf;
+}
+
+namespace {
+
+bool ParseSegmentName(const std::string& name, uint64_t* first) {
+  if (name.size() != 24 || name.compare(20, 4, ".seg") != 0) return false;
+  uint64_t v = 0;
+  for (int i = 0; i < 20; ++i) {
+    if (name[i] < '0' || name[i] > '9') return false;
+    v = v * 10 + static_cast<uint64_t>(name[i] - '0');
+  }
+  *first = v;
+  return true;
+}
+
+uint64_t HeaderChecksum(const SegmentHeader& h) { return format::Hash64(&h, 56); }
+
+}  // namespace
+
+SegmentSet::SegmentSet() : slots_(new std::atomic<Segment*>[kMaxSegments]) {
+  for (uint64_t i = 0; i < kMaxSegments; ++i) slots_[i].store(nullptr, std::memory_order_relaxed);
+}
+SegmentSet::~SegmentSet() = default;
+
+Status SegmentSet::MapFile(const fs::path& path, uint64_t expected_ordinal,
+                           uint64_t first_position, std::unique_ptr<Segment>* out) {
+  io::File f;
+  Status s = io::File::Open(path, io::File::Mode::kReadOnly, &f);
+  if (!s.ok()) return s;
+  uint64_t file_size = 0;
+  if (!(s = f.Size(&file_size)).ok()) return s;
+  SegmentHeader h{};
+  if (file_size < sizeof(h)) {
+    return Status::Corruption("segment " + path.string() + ": file of " +
+                              std::to_string(file_size) + " bytes has no header (offset 0)");
+  }
+  if (!(s = f.PRead(&h, sizeof(h), 0)).ok()) return s;
+  if (h.magic != format::kSegmentMagic || h.checksum != HeaderChecksum(h)) {
+    return Status::Corruption("segment " + path.string() +
+                              ": bad header (magic or checksum) at offset 0");
+  }
+  if (h.version != format::kSegmentVersion) {
+    return Status::NotSupported("segment " + path.string() + ": format version " +
+                                std::to_string(h.version) + " is not supported");
+  }
+  if (h.ordinal != expected_ordinal || h.first_position != first_position ||
+      h.size < format::kSegmentHeaderSize) {
+    return Status::Corruption("segment " + path.string() +
+                              ": header does not match the file's name or place (offset 0)");
+  }
+  auto seg = std::make_unique<Segment>();
+  seg->ordinal = h.ordinal;
+  seg->first_position = h.first_position;
+  seg->size = h.size;
+  seg->file_size = file_size;
+  seg->path = path;
+  if (!(s = io::Mapping::Map(path, std::min(h.size, file_size), false, &seg->map)).ok()) {
+    return s;
+  }
+  *out = std::move(seg);
+  return Status::Ok();
+}
+
+Status SegmentSet::Open(const fs::path& dir) {
+  dir_ = dir;
+  std::lock_guard<std::mutex> lock(mu_);
+  return RefreshLocked();
+}
+
+Status SegmentSet::Refresh() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return RefreshLocked();
+}
+
+Status SegmentSet::RefreshLocked() {
+  std::vector<std::string> names;
+  Status s = io::ListDir(dir_, &names);
+  if (!s.ok()) return s;
+  std::vector<std::pair<uint64_t, std::string>> found;
+  for (const std::string& n : names) {
+    uint64_t first;
+    if (ParseSegmentName(n, &first)) found.emplace_back(first, n);
+  }
+  std::sort(found.begin(), found.end());
+  uint64_t have = count();
+  torn_path_.clear();
+  for (uint64_t i = have; i < found.size(); ++i) {
+    if (i >= kMaxSegments) return Status::NotSupported("more than 65536 segments");
+    std::unique_ptr<Segment> seg;
+    s = MapFile(dir_ / found[i].second, i, found[i].first, &seg);
+    if (!s.ok()) {
+      if (s.IsCorruption() && i + 1 == found.size()) {
+        // A creation cut short by a crash: the store decides what to do.
+        torn_path_ = dir_ / found[i].second;
+        return Status::Ok();
+      }
+      return s;
+    }
+    slots_[i].store(seg.get(), std::memory_order_release);
+    owned_.push_back(std::move(seg));
+    count_.store(i + 1, std::memory_order_release);
+  }
+  return Status::Ok();
+}
+
+const Segment* SegmentSet::Get(uint64_t ordinal) {
+  if (const Segment* s = GetIfKnown(ordinal)) return s;
+  if (ordinal >= kMaxSegments) return nullptr;
+  if (!Refresh().ok()) return nullptr;
+  return GetIfKnown(ordinal);
+}
+
+Status SegmentSet::Create(uint64_t ordinal, uint64_t first_position, uint64_t size) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (ordinal != count()) {
+    return Status::Corruption("segment " + std::to_string(ordinal) + " created out of order in " +
+                              dir_.string());
+  }
+  if (ordinal >= kMaxSegments) return Status::NotSupported("more than 65536 segments");
+  fs::path path = dir_ / SegmentFileName(first_position);
+  io::File f;
+  Status s = io::File::Open(path, io::File::Mode::kCreate, &f);
+  if (!s.ok()) return s;
+  if (!(s = f.Truncate(0)).ok()) return s;
+  if (!(s = f.Allocate(0, size)).ok()) return s;
+  SegmentHeader h{};
+  h.magic = format::kSegmentMagic;
+  h.version = format::kSegmentVersion;
+  h.first_position = first_position;
+  h.size = size;
+  h.ordinal = ordinal;
+  h.checksum = HeaderChecksum(h);
+  if (!(s = f.PWrite(&h, sizeof(h), 0)).ok()) return s;
+  if (!(s = f.Sync()).ok()) return s;
+  if (!(s = io::SyncDir(dir_)).ok()) return s;
+  std::unique_ptr<Segment> seg;
+  if (!(s = MapFile(path, ordinal, first_position, &seg)).ok()) return s;
+  slots_[ordinal].store(seg.get(), std::memory_order_release);
+  owned_.push_back(std::move(seg));
+  count_.store(ordinal + 1, std::memory_order_release);
+  torn_path_.clear();
+  return Status::Ok();
+}
+
+Status SegmentSet::RemoveFrom(uint64_t ordinal) {
+  std::lock_guard<std::mutex> lock(mu_);
+  uint64_t n = count();
+  for (uint64_t i = ordinal; i < n; ++i) {
+    Segment* seg = slots_[i].load(std::memory_order_acquire);
+    std::error_code ec;
+    fs::remove(seg->path, ec);
+    if (ec) return Status::IOError("remove " + seg->path.string() + ": " + ec.message());
+    slots_[i].store(nullptr, std::memory_order_release);
+  }
+  if (!torn_path_.empty()) {
+    std::error_code ec;
+    fs::remove(torn_path_, ec);
+    torn_path_.clear();
+  }
+  if (ordinal < n) count_.store(ordinal, std::memory_order_release);
+  return io::SyncDir(dir_);
+}
+
+Status SegmentSet::Repair(uint64_t ordinal) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Segment* seg = slots_[ordinal].load(std::memory_order_acquire);
+  if (seg == nullptr || seg->file_size >= seg->size) return Status::Ok();
+  io::File f;
+  Status s = io::File::Open(seg->path, io::File::Mode::kReadWrite, &f);
+  if (!s.ok()) return s;
+  if (!(s = f.Allocate(0, seg->size)).ok()) return s;
+  if (!(s = f.Sync()).ok()) return s;
+  std::unique_ptr<Segment> fresh;
+  if (!(s = MapFile(seg->path, seg->ordinal, seg->first_position, &fresh)).ok()) return s;
+  slots_[ordinal].store(fresh.get(), std::memory_order_release);
+  owned_.push_back(std::move(fresh));  // the old map stays valid for readers
+  return Status::Ok();
+}
+
+uint64_t SegmentSet::bytes_on_disk() const {
+  uint64_t total = 0;
+  for (uint64_t i = 0; i < count(); ++i) total += slots_[i].load()->file_size;
+  return total;
+}
+
+}  // namespace opossum::log

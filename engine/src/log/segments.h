@@ -1,0 +1,87 @@
+// The segment files of a store: append-only, preallocated, named by their
+// first position (20 digits, so name order is position order), each mapped
+// read-only for zero-copy reads (docs/format-segment.md). The writer adds
+// bytes with pwrite on its own descriptor; the shared page cache makes them
+// visible through every process's map at once.
+//
+// Thread safety: Get/count are lock-free and may race with Add/Refresh; a
+// Segment object, once published, is never freed before the set.
+#ifndef OPOSSUM_LOG_SEGMENTS_H_
+#define OPOSSUM_LOG_SEGMENTS_H_
+
+#include <atomic>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "io/file.h"
+#include "opossum/status.h"
+
+namespace opossum::log {
+
+constexpr uint64_t kMaxSegments = 1 << 16;
+
+struct Segment {
+  uint64_t ordinal = 0;
+  uint64_t first_position = 0;
+  uint64_t size = 0;       // size from the header (the preallocated size)
+  uint64_t file_size = 0;  // actual file size when mapped
+  std::filesystem::path path;
+  io::Mapping map;         // read-only, min(size, file_size) bytes
+
+  const uint8_t* data() const { return map.data(); }
+  uint64_t mapped() const { return map.size(); }
+};
+
+std::string SegmentFileName(uint64_t first_position);
+
+class SegmentSet {
+ public:
+  SegmentSet();
+  ~SegmentSet();
+
+  // Maps every segment in `dir`. A last segment whose header is unreadable
+  // (a creation cut short by a crash) is skipped and reported in torn_path().
+  Status Open(const std::filesystem::path& dir);
+  // Maps segments created since (by another process).
+  Status Refresh();
+
+  uint64_t count() const { return count_.load(std::memory_order_acquire); }
+  // nullptr when `ordinal` does not exist (after a Refresh).
+  const Segment* Get(uint64_t ordinal);
+  const Segment* GetIfKnown(uint64_t ordinal) const {
+    return ordinal < count() ? slots_[ordinal].load(std::memory_order_acquire) : nullptr;
+  }
+
+  // Creates, preallocates and syncs a new segment file (replacing a
+  // leftover file of that name) and maps it.
+  Status Create(uint64_t ordinal, uint64_t first_position, uint64_t size);
+  // Deletes the segments with ordinal >= `ordinal` (cutting a torn tail).
+  Status RemoveFrom(uint64_t ordinal);
+  // Re-extends a segment file that is shorter than its header says (a
+  // damaged tail) with zeros, and remaps it.
+  Status Repair(uint64_t ordinal);
+
+  const std::filesystem::path& dir() const { return dir_; }
+  const std::filesystem::path& torn_path() const { return torn_path_; }
+  uint64_t bytes_on_disk() const;
+
+ private:
+  Status MapFile(const std::filesystem::path& path, uint64_t expected_ordinal,
+                 uint64_t first_position, std::unique_ptr<Segment>* out);
+  Status RefreshLocked();
+
+  std::filesystem::path dir_;
+  std::unique_ptr<std::atomic<Segment*>[]> slots_;
+  std::atomic<uint64_t> count_{0};
+  std::mutex mu_;
+  std::vector<std::unique_ptr<Segment>> owned_;
+  std::filesystem::path torn_path_;
+};
+
+}  // namespace opossum::log
+
+#endif  // OPOSSUM_LOG_SEGMENTS_H_

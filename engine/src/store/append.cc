@@ -1,0 +1,485 @@
+// The append path: checking and encoding, the group commit queue, and the
+// leader's work under the OS write lock (see store_core.h).
+#include <algorithm>
+#include <condition_variable>
+#include <cstring>
+#include <unordered_set>
+
+#include "format/batch.h"
+#include "format/checksum.h"
+#include "format/layout.h"
+#include "store/matching.h"
+#include "store/store_core.h"
+
+namespace opossum::internal {
+
+
+
+Status StoreCore::Append(std::span<const Event> events,
+                         const std::optional<AppendCondition>& condition,
+                         uint64_t* last_position) {
+  if (!writable_) return Status::NotSupported("the store was opened read-only");
+  if (events.empty()) return Status::InvalidArgument("the batch is empty (append at least one event)");
+  Pending p;
+  p.events.resize(events.size());
+  p.all_ids = true;
+  for (size_t i = 0; i < events.size(); ++i) {
+    Status s = format::EncodeEvent(events[i], options_.max_event_size, i, &p.events[i]);
+    if (!s.ok()) return s;
+    p.bytes += format::Align8(format::kRecordHeaderSize + p.events[i].bytes.size());
+    if (!events[i].id) p.all_ids = false;
+  }
+  {
+    std::unordered_set<uint64_t> ids;
+    for (size_t i = 0; i < events.size(); ++i) {
+      if (!events[i].id) continue;
+      const auto& b = events[i].id->bytes;
+      if (!ids.insert(format::Hash64(b.data(), b.size())).second) {
+        for (size_t j = 0; j < i; ++j) {
+          if (events[j].id && *events[j].id == *events[i].id) {
+            return Status::InvalidArgument("event " + std::to_string(i) + ": id " +
+                                           events[i].id->ToString() +
+                                           " appears twice in the batch");
+          }
+        }
+      }
+    }
+  }
+  if (condition) {
+    Status s = ValidateQuery(condition->fail_if_events_match, "condition query");
+    if (!s.ok()) return s;
+    p.condition = &*condition;
+  }
+
+  std::unique_lock<std::mutex> lk(queue_mu_);
+  queue_.push_back(&p);
+  while (!p.done) {
+    if (leader_busy_) {
+      p.cv.wait(lk);
+      continue;
+    }
+    leader_busy_ = true;
+    std::vector<Pending*> group;
+    uint64_t bytes = 0;
+    while (!queue_.empty() &&
+           (group.empty() || bytes + queue_.front()->bytes <= options_.max_group_bytes)) {
+      bytes += queue_.front()->bytes;
+      group.push_back(queue_.front());
+      queue_.pop_front();
+    }
+    lk.unlock();
+    CommitGroup(group);
+    lk.lock();
+    leader_busy_ = false;
+    for (Pending* g : group) {
+      g->done = true;
+      if (g != &p) g->cv.notify_one();
+    }
+    if (!queue_.empty()) queue_.front()->cv.notify_one();  // the next leader
+  }
+  if (p.status.ok() && last_position != nullptr) *last_position = p.last_position;
+  return p.status;
+}
+
+Status StoreCore::CatchUpLocked() {
+  log::LogState st;
+  if (!ledger_.LatestCommit(&st)) {
+    return Status::Corruption("ledger " + ledger_.path().string() +
+                              ": no valid commit slot (offset 256)");
+  }
+  Status s;
+  if (st.seq != state_.seq) {
+    // Another process committed since: follow its files.
+    state_ = st;
+    if (ledger_.segment_count() != segments_.count()) {
+      if (!(s = segments_.Refresh()).ok()) return s;
+    }
+    if (ledger_.keys_generation() != keys_->generation()) {
+      if (!(s = keys_->Refresh(ledger_.keys_generation())).ok()) return s;
+    }
+    if (!(s = positions_->RefreshSize()).ok()) return s;
+    if (!(s = keys_->RefreshPostingsSize()).ok()) return s;
+  }
+  bool changed = false;
+  if (!(s = AdoptTailLocked(&changed)).ok()) return s;
+  if (!(s = IndexCatchUpLocked()).ok()) return s;
+  if (changed) {
+    ledger_.WriteCommit(&state_);
+    ledger_.Publish(state_.head);
+  }
+  return Status::Ok();
+}
+
+Status StoreCore::IndexEventKeys(const EventView& ev, bool* grown) {
+  uint64_t p = ev.position();
+  Status s = keys_->Insert(format::KeyHash(format::KeyKind::kType, ev.type()),
+                           format::KeyKind::kType, p, grown);
+  for (size_t i = 0; s.ok() && i < ev.tag_count(); ++i) {
+    s = keys_->Insert(format::KeyHash(format::KeyKind::kTag, ev.tag(i)), format::KeyKind::kTag, p,
+                      grown);
+  }
+  if (s.ok()) {
+    if (auto id = ev.id()) {
+      s = keys_->Insert(format::KeyHash(format::KeyKind::kId,
+                                        std::string_view(reinterpret_cast<const char*>(
+                                                             id->bytes.data()),
+                                                         16)),
+                        format::KeyKind::kId, p, grown);
+    }
+  }
+  return s;
+}
+
+Status StoreCore::IndexCatchUpLocked() {
+  uint64_t from = keys_->indexed_through();
+  if (from >= state_.head) return Status::Ok();
+  bool grown = false;
+  Status s;
+  for (uint64_t p = from + 1; p <= state_.head; ++p) {
+    EventView ev;
+    if (!(s = EventAt(p, &ev)).ok()) break;
+    if (!(s = IndexEventKeys(ev, &grown)).ok()) break;
+    keys_->SetIndexedThrough(p);
+  }
+  if (grown) ledger_.SetKeysGeneration(keys_->generation());
+  return s;
+}
+
+Status StoreCore::CheckIdempotency(const Pending& p, const std::vector<Pending*>& accepted,
+                                   uint64_t* duplicate_last) {
+  *duplicate_last = 0;
+  auto id_of = [](const format::EncodedEvent& e) { return *e.id; };
+  auto id_key = [](const Uuid& u) {
+    return format::KeyHash(format::KeyKind::kId,
+                           std::string_view(reinterpret_cast<const char*>(u.bytes.data()), 16));
+  };
+  const size_t n = p.events.size();
+  // Batches accepted earlier in this group.
+  for (const Pending* a : accepted) {
+    if (!a->all_ids && std::none_of(a->events.begin(), a->events.end(),
+                                    [](const format::EncodedEvent& e) { return e.id.has_value(); }))
+      continue;
+    size_t same = 0;
+    for (const auto& e : p.events) {
+      for (const auto& f : a->events) {
+        if (f.id && *f.id == id_of(e)) ++same;
+      }
+    }
+    if (same == 0) continue;
+    bool exact = same == n && a->events.size() == n;
+    for (size_t i = 0; exact && i < n; ++i) exact = a->events[i].id && *a->events[i].id == id_of(p.events[i]);
+    if (!exact) return Status::InvalidArgument("the batch's ids only partly match an earlier batch");
+    *duplicate_last = a->first_position + n - 1;
+    return Status::Ok();
+  }
+  // Committed batches.
+  const uint64_t head = state_.head;
+  const uint64_t mark = std::min(keys_->indexed_through(), head);
+  auto find_id = [&](const Uuid& id, uint64_t* pos) -> Status {
+    *pos = 0;
+    if (const index::KeySlot* slot = keys_->Find(id_key(id))) {
+      index::PostingCursor c(keys_.get(), slot, 1, mark, true);
+      for (uint64_t q = c.Next(); q != 0; q = c.Next()) {
+        EventView ev;
+        Status s = EventAt(q, &ev);
+        if (!s.ok()) return s;
+        if (ev.id() == id) {
+          *pos = q;
+          return Status::Ok();
+        }
+      }
+    }
+    for (uint64_t q = mark + 1; q <= head; ++q) {  // not yet indexed
+      EventView ev;
+      Status s = EventAt(q, &ev);
+      if (!s.ok()) return s;
+      if (ev.id() == id) {
+        *pos = q;
+        return Status::Ok();
+      }
+    }
+    return Status::Ok();
+  };
+  uint64_t first = 0;
+  Status s = find_id(id_of(p.events[0]), &first);
+  if (!s.ok()) return s;
+  if (first != 0) {
+    bool exact = first + n - 1 <= head;
+    for (size_t i = 1; exact && i < n; ++i) {
+      EventView ev;
+      if (!(s = EventAt(first + i, &ev)).ok()) return s;
+      exact = ev.id() == id_of(p.events[i]);
+    }
+    if (exact) {
+      // The same batch, not a part of a larger one: its first record sits
+      // right after its batch header, and the header counts n events.
+      uint64_t loc = positions_->Get(first);
+      const log::Segment* seg = segments_.Get(format::LocationOrdinal(loc));
+      uint64_t off = format::LocationOffset(loc);
+      format::BatchHeader bh{};
+      if (seg != nullptr && off >= format::kBatchHeaderSize && off <= seg->mapped()) {
+        std::memcpy(&bh, seg->data() + off - format::kBatchHeaderSize, sizeof(bh));
+      }
+      exact = bh.magic == format::kBatchMagic && bh.first_position == first && bh.count == n;
+    }
+    if (exact) {
+      *duplicate_last = first + n - 1;
+      return Status::Ok();
+    }
+    return Status::InvalidArgument("the batch's ids only partly match the batch committed at position " +
+                                   std::to_string(first));
+  }
+  for (size_t i = 1; i < n; ++i) {
+    uint64_t pos = 0;
+    if (!(s = find_id(id_of(p.events[i]), &pos)).ok()) return s;
+    if (pos != 0) {
+      return Status::InvalidArgument("event " + std::to_string(i) + ": id " +
+                                     id_of(p.events[i]).ToString() +
+                                     " was already committed at position " + std::to_string(pos) +
+                                     " in another batch");
+    }
+  }
+  return Status::Ok();
+}
+
+Status StoreCore::SegmentFile(uint64_t ordinal, io::File** out) {
+  if (write_ordinal_ != ordinal || !write_file_.is_open()) {
+    const log::Segment* seg = segments_.Get(ordinal);
+    if (seg == nullptr) return Status::Corruption("segment " + std::to_string(ordinal) + " is missing");
+    Status s = io::File::Open(seg->path, io::File::Mode::kReadWrite, &write_file_);
+    if (!s.ok()) return s;
+    write_ordinal_ = ordinal;
+  }
+  *out = &write_file_;
+  return Status::Ok();
+}
+
+struct StoreCore::Placement {
+  uint64_t ordinal;
+  uint64_t file_offset;
+  size_t buf_begin;
+  size_t buf_end;
+};
+
+Status StoreCore::WriteGroup(const std::vector<Pending*>& accepted, std::vector<uint64_t>* locations,
+                             uint64_t* checksum) {
+  thread_local std::vector<uint8_t> buf;
+  thread_local std::vector<uint64_t> rec_offsets;
+  buf.clear();
+  std::vector<Placement> pieces;
+  uint64_t ordinal = state_.segment;
+  uint64_t off = state_.end_offset;
+  uint64_t chain = state_.last_checksum;
+  const int64_t now = io::NowNs();
+  Status s;
+  const log::Segment* seg = segments_.Get(ordinal);
+  if (seg == nullptr) return Status::Corruption("segment " + std::to_string(ordinal) + " is missing");
+  pieces.push_back({ordinal, off, 0, 0});
+  for (const Pending* p : accepted) {
+    uint64_t len = format::BatchLength(p->events);
+    if (off + len > seg->size) {
+      // Start a new segment: the batch goes whole into one segment.
+      if (pieces.back().buf_begin == buf.size()) {
+        pieces.pop_back();
+        // Buffered bytes of earlier groups stay unsynced only in the segment
+        // the log ends in: sync the one we leave.
+        if (unsynced_) {
+          io::File* f;
+          if (!(s = SegmentFile(ordinal, &f)).ok() || !(s = f->DataSync()).ok()) return s;
+        }
+      } else {
+        pieces.back().buf_end = buf.size();
+      }
+      ++ordinal;
+      if (segments_.count() > ordinal) {
+        // Left by a writer that died before using it.
+        if (!(s = segments_.RemoveFrom(ordinal)).ok()) return s;
+      }
+      uint64_t size = std::max(options_.segment_size,
+                               format::Align8(format::kSegmentHeaderSize + len));
+      if (!(s = segments_.Create(ordinal, p->first_position, size)).ok()) return s;
+      ledger_.SetSegmentCount(segments_.count());
+      seg = segments_.Get(ordinal);
+      off = format::kSegmentHeaderSize;
+      pieces.push_back({ordinal, off, buf.size(), 0});
+    }
+    size_t batch_start = buf.size();
+    rec_offsets.clear();
+    chain = format::AppendBatch(p->events, p->first_position, now, chain, &buf, &rec_offsets);
+    for (uint64_t r : rec_offsets) {
+      locations->push_back(format::PackLocation(ordinal, off + (r - batch_start)));
+    }
+    off += len;
+  }
+  pieces.back().buf_end = buf.size();
+
+  // Write, then sync: one pwrite and one fdatasync per segment touched.
+  size_t written = 0;
+  for (size_t i = 0; i < pieces.size(); ++i) {
+    const Placement& pc = pieces[i];
+    io::File* f;
+    if (!(s = SegmentFile(pc.ordinal, &f)).ok()) break;
+    if (!(s = f->PWrite(buf.data() + pc.buf_begin, pc.buf_end - pc.buf_begin, pc.file_offset)).ok())
+      break;
+    written = i + 1;
+    bool last = i + 1 == pieces.size();
+    if (options_.durability == Durability::kSync || !last) {
+      if (!(s = f->DataSync()).ok()) break;
+    }
+  }
+  if (!s.ok()) {
+    // Nothing of a failed group may ever be taken for a batch: a whole batch
+    // left in the page cache would be adopted by the next writer, so zero
+    // what may have reached the file (best effort).
+    (void)written;
+    for (size_t i = 0; i < pieces.size(); ++i) {
+      const Placement& pc = pieces[i];
+      io::File* f;
+      if (!SegmentFile(pc.ordinal, &f).ok()) continue;
+      std::vector<uint8_t> zeros(pc.buf_end - pc.buf_begin, 0);
+      f->PWrite(zeros.data(), zeros.size(), pc.file_offset);
+    }
+    return s;
+  }
+  if (options_.durability == Durability::kBuffered) unsynced_ = true;
+  state_.segment = ordinal;
+  state_.end_offset = off;
+  *checksum = chain;
+  return Status::Ok();
+}
+
+void StoreCore::CommitGroup(std::vector<Pending*>& group) {
+  std::lock_guard<std::mutex> wl(write_mu_);
+  auto fail_all = [&](const Status& s) {
+    for (Pending* g : group) g->status = s;
+  };
+  Status s = write_lock_.Lock(options_.lock_timeout);
+  if (!s.ok()) return fail_all(s);
+  struct Unlocker {
+    io::FileLock* l;
+    ~Unlocker() { l->Unlock(); }
+  } unlocker{&write_lock_};
+  if (!(s = CatchUpLocked()).ok()) return fail_all(s);
+
+  // Decide, in order: each batch sees the ones accepted before it.
+  std::vector<Pending*> accepted;
+  uint64_t next = state_.head + 1;
+  uint64_t new_keys = 0;
+  for (Pending* g : group) {
+    if (g->all_ids) {
+      uint64_t dup = 0;
+      g->status = CheckIdempotency(*g, accepted, &dup);
+      if (!g->status.ok()) continue;
+      if (dup != 0) {
+        g->last_position = dup;
+        continue;
+      }
+    }
+    if (g->condition != nullptr) {
+      Status err;
+      uint64_t conflict = CheckCondition(*g->condition, accepted, &err);
+      if (!err.ok()) {
+        g->status = err;
+        continue;
+      }
+      if (conflict != 0) {
+        g->status = Status::ConditionFailed(conflict);
+        continue;
+      }
+    }
+    g->first_position = next;
+    next += g->events.size();
+    for (const auto& e : g->events) new_keys += 2 + e.tag_hashes.size();
+    accepted.push_back(g);
+  }
+  if (accepted.empty()) return;
+  auto fail_accepted = [&](const Status& st) {
+    for (Pending* g : accepted) g->status = st;
+  };
+
+  // Room in the indexes first: after the bytes are durable nothing may fail.
+  bool grown = false;
+  if (!(s = positions_->Reserve(next - 1)).ok()) return fail_accepted(s);
+  if (!(s = keys_->Reserve(new_keys, &grown)).ok()) return fail_accepted(s);
+  if (grown) ledger_.SetKeysGeneration(keys_->generation());
+
+  std::vector<uint64_t> locations;
+  locations.reserve(next - state_.head - 1);
+  uint64_t checksum = 0;
+  if (!(s = WriteGroup(accepted, &locations, &checksum)).ok()) return fail_accepted(s);
+
+  // Index, then publish.
+  uint64_t p = state_.head + 1;
+  for (uint64_t loc : locations) positions_->Set(p++, loc);
+  if (keys_->indexed_through() == state_.head) {
+    Status is;
+    for (Pending* g : accepted) {
+      for (size_t i = 0; is.ok() && i < g->events.size(); ++i) {
+        const format::EncodedEvent& e = g->events[i];
+        uint64_t pos = g->first_position + i;
+        is = keys_->Insert(e.type_hash, format::KeyKind::kType, pos, &grown);
+        for (size_t t = 0; is.ok() && t < e.tag_hashes.size(); ++t) {
+          is = keys_->Insert(e.tag_hashes[t], format::KeyKind::kTag, pos, &grown);
+        }
+        if (is.ok() && e.id) {
+          is = keys_->Insert(format::KeyHash(format::KeyKind::kId,
+                                             std::string_view(reinterpret_cast<const char*>(
+                                                                  e.id->bytes.data()),
+                                                              16)),
+                             format::KeyKind::kId, pos, &grown);
+        }
+        if (is.ok()) keys_->SetIndexedThrough(pos);
+      }
+    }
+    // A failure here (disk full) only leaves the index behind the head:
+    // readers scan the rest, and the next writer catches up.
+  }
+  if (grown) ledger_.SetKeysGeneration(keys_->generation());
+  state_.head = next - 1;
+  state_.last_checksum = checksum;
+  ledger_.WriteCommit(&state_);
+  if (options_.durability == Durability::kSync) ledger_.WriteCheckpoint(state_);
+  ledger_.Publish(state_.head);
+  for (Pending* g : accepted) g->last_position = g->first_position + g->events.size() - 1;
+
+  // Now and then: a checkpoint on stable storage bounds recovery after a
+  // machine restart (and, in buffered mode, what a power loss can take).
+  int64_t now = io::NowNs();
+  if (now - last_ledger_sync_ns_ > 1'000'000'000) {
+    CheckpointLocked();
+    last_ledger_sync_ns_ = now;
+  }
+}
+
+Status StoreCore::CheckpointLocked() {
+  Status s;
+  if (unsynced_ && write_file_.is_open()) {
+    if (!(s = write_file_.DataSync()).ok()) return s;
+    unsynced_ = false;
+  }
+  log::LogState st;
+  if (ledger_.LatestCommit(&st)) ledger_.WriteCheckpoint(st);
+  return ledger_.Sync();
+}
+
+Status StoreCore::Sync() {
+  if (!writable_) return Status::Ok();
+  std::lock_guard<std::mutex> wl(write_mu_);
+  Status s = write_lock_.Lock(options_.lock_timeout);
+  if (!s.ok()) return s;
+  s = CatchUpLocked();
+  if (s.ok()) {
+    // Sync the segment the log ends in (another process may have written).
+    io::File* f;
+    s = SegmentFile(state_.segment, &f);
+    if (s.ok()) s = f->DataSync();
+    if (s.ok()) {
+      unsynced_ = false;
+      s = CheckpointLocked();
+    }
+  }
+  write_lock_.Unlock();
+  return s;
+}
+
+}  // namespace opossum::internal

@@ -1,0 +1,30 @@
+// The contract's matching rules in one place: an event matches a query if it
+// matches any item; an item if the type is one of its types (when named) and
+// the tags include all of its tags (when named).
+#ifndef OPOSSUM_STORE_MATCHING_H_
+#define OPOSSUM_STORE_MATCHING_H_
+
+#include "format/event_codec.h"
+#include "opossum/event.h"
+#include "opossum/query.h"
+#include "opossum/status.h"
+
+namespace opossum::internal {
+
+// kInvalidArgument for an item naming neither types nor tags; `what` names
+// the query in the message ("query", "condition query").
+Status ValidateQuery(const Query& q, const char* what);
+
+// On a FlatBuffers Event table (committed or still encoded).
+bool TableMatches(const void* table, const Query& q);
+
+inline bool Matches(const EventView& ev, const Query& q) {
+  return q.items.empty() || TableMatches(ev.table(), q);
+}
+inline bool EncodedMatches(const format::EncodedEvent& e, const Query& q) {
+  return q.items.empty() || TableMatches(format::TableFromBytes(e.bytes.data()), q);
+}
+
+}  // namespace opossum::internal
+
+#endif  // OPOSSUM_STORE_MATCHING_H_

@@ -1,0 +1,216 @@
+// The read path: candidates from the key index (or every position), each
+// record located through the position index, checked, and matched against
+// the query in place. Also the store side of append conditions.
+#include <algorithm>
+#include <memory>
+
+#include "format/batch.h"
+#include "format/checksum.h"
+#include "format/layout.h"
+#include "store/matching.h"
+#include "store/store_core.h"
+
+namespace opossum::internal {
+
+namespace {
+
+// A source of candidate positions in one direction; 0 ends it.
+class Cursor {
+ public:
+  virtual ~Cursor() = default;
+  virtual uint64_t Next() = 0;
+};
+
+class RangeCursor final : public Cursor {
+ public:
+  RangeCursor(uint64_t lo, uint64_t hi, bool backwards)
+      : next_(backwards ? hi : lo), lo_(lo), hi_(hi), backwards_(backwards) {}
+  uint64_t Next() override {
+    if (lo_ > hi_ || next_ < lo_ || next_ > hi_ || next_ == 0) return 0;
+    return backwards_ ? next_-- : next_++;
+  }
+
+ private:
+  uint64_t next_, lo_, hi_;
+  bool backwards_;
+};
+
+class ListCursor final : public Cursor {
+ public:
+  ListCursor(const index::KeyIndex* keys, const index::KeySlot* slot, uint64_t lo, uint64_t hi,
+             bool backwards)
+      : c_(keys, slot, lo, hi, backwards) {}
+  uint64_t Next() override { return c_.Next(); }
+
+ private:
+  index::PostingCursor c_;
+};
+
+// The union of several ascending (or descending) sources, without repeats.
+class UnionCursor final : public Cursor {
+ public:
+  UnionCursor(std::vector<std::unique_ptr<Cursor>> parts, bool backwards)
+      : parts_(std::move(parts)), heads_(parts_.size()), backwards_(backwards) {
+    for (size_t i = 0; i < parts_.size(); ++i) heads_[i] = parts_[i]->Next();
+  }
+  uint64_t Next() override {
+    uint64_t best = 0;
+    for (uint64_t h : heads_) {
+      if (h == 0) continue;
+      if (best == 0 || (backwards_ ? h > best : h < best)) best = h;
+    }
+    if (best == 0) return 0;
+    for (size_t i = 0; i < parts_.size(); ++i) {
+      while (heads_[i] == best) heads_[i] = parts_[i]->Next();
+    }
+    return best;
+  }
+
+ private:
+  std::vector<std::unique_ptr<Cursor>> parts_;
+  std::vector<uint64_t> heads_;
+  bool backwards_;
+};
+
+}  // namespace
+
+Status StoreCore::CorruptRecord(uint64_t position, const log::Segment* seg, uint64_t offset,
+                                const std::string& why) const {
+  return Status::Corruption("segment " + seg->path.string() + " offset " + std::to_string(offset) +
+                            ": " + why + " (reading position " + std::to_string(position) + ")");
+}
+
+Status StoreCore::EventAt(uint64_t position, EventView* out) {
+  if (!positions_->Covers(position)) {
+    Status s = positions_->RefreshSize();
+    if (!s.ok()) return s;
+    if (!positions_->Covers(position)) {
+      return Status::Corruption(positions_->path().string() + ": too short for position " +
+                                std::to_string(position));
+    }
+  }
+  uint64_t loc = positions_->Get(position);
+  uint64_t ordinal = format::LocationOrdinal(loc);
+  const log::Segment* seg = segments_.GetIfKnown(ordinal);
+  if (seg == nullptr) seg = segments_.Get(ordinal);
+  if (seg == nullptr) {
+    return Status::Corruption(positions_->path().string() + " offset " +
+                              std::to_string(index::kPositionsHeaderSize + (position - 1) * 8) +
+                              ": position " + std::to_string(position) +
+                              " points to a missing segment");
+  }
+  const format::RecordHeader* rh;
+  std::string why;
+  uint64_t off = format::LocationOffset(loc);
+  if (!format::CheckRecord(seg->data(), seg->mapped(), off, position, &rh, &why)) {
+    return CorruptRecord(position, seg, off, why);
+  }
+  *out = EventView(position, rh->timestamp_ns,
+                   format::TableFromBytes(reinterpret_cast<const uint8_t*>(rh + 1)));
+  return Status::Ok();
+}
+
+Status StoreCore::RefreshReaderView() {
+  uint64_t gen = ledger_.keys_generation();
+  if (gen != keys_->generation()) return keys_->Refresh(gen);
+  return Status::Ok();
+}
+
+namespace {
+
+// Candidates for `q` within [lo, hi]: from the key index up to `mark`, and
+// every position above it (not yet indexed).
+std::unique_ptr<Cursor> PlanQuery(const index::KeyIndex& keys, const Query& q, uint64_t lo,
+                                  uint64_t hi, uint64_t mark, bool backwards) {
+  if (q.items.empty()) return std::make_unique<RangeCursor>(lo, hi, backwards);
+  std::vector<std::unique_ptr<Cursor>> parts;
+  uint64_t ihi = std::min(hi, mark);
+  for (const QueryItem& item : q.items) {
+    if (!item.tags.empty()) {
+      // The rarest tag bounds the item; the others are checked on the event.
+      const index::KeySlot* best = nullptr;
+      bool missing = false;
+      for (const std::string& tag : item.tags) {
+        const index::KeySlot* slot = keys.Find(format::KeyHash(format::KeyKind::kTag, tag));
+        if (slot == nullptr) {
+          missing = true;
+          break;
+        }
+        if (best == nullptr || index::KeyIndex::Count(slot) < index::KeyIndex::Count(best)) {
+          best = slot;
+        }
+      }
+      if (!missing && lo <= ihi) parts.push_back(std::make_unique<ListCursor>(&keys, best, lo, ihi, backwards));
+      continue;
+    }
+    for (const std::string& type : item.types) {
+      const index::KeySlot* slot = keys.Find(format::KeyHash(format::KeyKind::kType, type));
+      if (slot != nullptr && lo <= ihi) {
+        parts.push_back(std::make_unique<ListCursor>(&keys, slot, lo, ihi, backwards));
+      }
+    }
+  }
+  if (mark < hi) {
+    parts.push_back(std::make_unique<RangeCursor>(std::max(lo, mark + 1), hi, backwards));
+  }
+  if (parts.size() == 1) return std::move(parts[0]);
+  return std::make_unique<UnionCursor>(std::move(parts), backwards);
+}
+
+}  // namespace
+
+Status StoreCore::ForEach(uint64_t head, const Query& query, const ReadOptions& options,
+                          const std::function<bool(const EventView&)>& fn) {
+  Status s = ValidateQuery(query, "query");
+  if (!s.ok()) return s;
+  if (options.limit && *options.limit == 0) return Status::Ok();
+  uint64_t lo = 1, hi = head;
+  if (options.backwards) {
+    if (options.from) hi = std::min(hi, *options.from);
+  } else if (options.from) {
+    lo = std::max<uint64_t>(1, *options.from);
+  }
+  if (lo > hi) return Status::Ok();
+  if (!query.items.empty() && !(s = RefreshReaderView()).ok()) return s;
+  uint64_t mark = keys_->indexed_through();
+  std::unique_ptr<Cursor> c = PlanQuery(*keys_, query, lo, hi, mark, options.backwards);
+  uint64_t left = options.limit ? *options.limit : UINT64_MAX;
+  for (uint64_t p = c->Next(); p != 0 && left > 0; p = c->Next()) {
+    EventView ev;
+    if (!(s = EventAt(p, &ev)).ok()) return s;
+    if (!Matches(ev, query)) continue;
+    --left;
+    if (!fn(ev)) break;
+  }
+  return Status::Ok();
+}
+
+uint64_t StoreCore::CheckCondition(const AppendCondition& c, const std::vector<Pending*>& accepted,
+                                   Status* error) {
+  const uint64_t after = c.after.value_or(0);
+  // Batches accepted earlier in this group, newest first.
+  for (auto it = accepted.rbegin(); it != accepted.rend(); ++it) {
+    const Pending* a = *it;
+    for (size_t i = a->events.size(); i-- > 0;) {
+      uint64_t pos = a->first_position + i;
+      if (pos > after && EncodedMatches(a->events[i], c.fail_if_events_match)) return pos;
+    }
+  }
+  // The store: the newest match above `after`.
+  if (after >= state_.head) return 0;
+  uint64_t mark = keys_->indexed_through();
+  std::unique_ptr<Cursor> cur =
+      PlanQuery(*keys_, c.fail_if_events_match, after + 1, state_.head, mark, true);
+  for (uint64_t p = cur->Next(); p != 0; p = cur->Next()) {
+    EventView ev;
+    Status s = EventAt(p, &ev);
+    if (!s.ok()) {
+      *error = s;
+      return 0;
+    }
+    if (Matches(ev, c.fail_if_events_match)) return p;
+  }
+  return 0;
+}
+
+}  // namespace opossum::internal

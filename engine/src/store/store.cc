@@ -1,0 +1,114 @@
+// The public Store and Reader: thin handles on a StoreCore. One StoreCore per
+// store folder per process (OS file locks belong to the process, so the
+// store's lock files must be opened once per process).
+#include "opossum/store.h"
+
+#include <map>
+#include <mutex>
+
+#include "store/store_core.h"
+
+namespace opossum {
+
+namespace {
+
+bool ValidStoreName(std::string_view name) {
+  if (name.empty() || name.size() > 64 || name[0] == '.') return false;
+  for (char c : name) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '-' || c == '_' || c == '.';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+struct Registry {
+  std::mutex mu;
+  std::map<std::string, std::weak_ptr<internal::StoreCore>> open;
+};
+
+Registry& GetRegistry() {
+  static Registry* r = new Registry();  // never destroyed: used by late destructors
+  return *r;
+}
+
+}  // namespace
+
+Status Store::Open(const std::filesystem::path& root, std::string_view name,
+                   const Options& options, std::unique_ptr<Store>* out) {
+  if (!ValidStoreName(name)) {
+    return Status::InvalidArgument("store name \"" + std::string(name) +
+                                   "\" is invalid: use 1..64 letters, digits, '-', '_' and '.', "
+                                   "not starting with '.'");
+  }
+  if (root.empty()) return Status::InvalidArgument("the root folder is empty");
+  std::error_code ec;
+  std::filesystem::path abs = std::filesystem::absolute(root, ec);
+  if (ec) return Status::IOError("resolve " + root.string() + ": " + ec.message());
+  std::filesystem::path path = (abs / std::string(name)).lexically_normal();
+  std::filesystem::path canonical = std::filesystem::weakly_canonical(path, ec);
+  std::string key = (ec ? path : canonical).string();
+
+  Registry& reg = GetRegistry();
+  std::lock_guard<std::mutex> lock(reg.mu);
+  auto it = reg.open.find(key);
+  if (it != reg.open.end()) {
+    if (auto core = it->second.lock()) {
+      out->reset(new Store(std::move(core)));
+      return Status::Ok();
+    }
+  }
+  std::shared_ptr<internal::StoreCore> core;
+  Status s = internal::StoreCore::Open(path, options, &core);
+  if (!s.ok()) return s;
+  reg.open[key] = core;
+  out->reset(new Store(std::move(core)));
+  return Status::Ok();
+}
+
+Store::Store(std::shared_ptr<internal::StoreCore> core) : core_(std::move(core)) {}
+
+Store::~Store() {
+  // The registry's lock orders this close before a reopen of the same store.
+  Registry& reg = GetRegistry();
+  std::lock_guard<std::mutex> lock(reg.mu);
+  core_.reset();
+}
+
+Status Store::Append(std::span<const Event> events, const std::optional<AppendCondition>& condition,
+                     uint64_t* last_position) {
+  return core_->Append(events, condition, last_position);
+}
+
+Reader Store::NewReader() const { return Reader(core_, core_->Head()); }
+uint64_t Store::Head() const { return core_->Head(); }
+Status Store::Sync() { return core_->Sync(); }
+Status Store::Verify() const { return core_->Verify(); }
+Status Store::GetStats(StoreStats* out) const { return core_->GetStats(out); }
+const std::filesystem::path& Store::path() const { return core_->path(); }
+
+Status Reader::ForEach(const Query& query, const ReadOptions& options,
+                       const std::function<bool(const EventView&)>& fn) const {
+  return core_->ForEach(head_, query, options, fn);
+}
+
+Status Reader::Read(const Query& query, const ReadOptions& options,
+                    std::vector<EventView>* out) const {
+  return core_->ForEach(head_, query, options, [out](const EventView& ev) {
+    out->push_back(ev);
+    return true;
+  });
+}
+
+Status Reader::ReadLast(const Query& query, std::optional<EventView>* out) const {
+  out->reset();
+  ReadOptions opts;
+  opts.backwards = true;
+  opts.limit = 1;
+  return core_->ForEach(head_, query, opts, [out](const EventView& ev) {
+    *out = ev;
+    return false;
+  });
+}
+
+}  // namespace opossum

@@ -1,0 +1,339 @@
+// Opening, recovering and closing a store (docs/architecture.md, "Crash
+// story"). The first process to open a store (it gets the open lock
+// exclusively) recovers it:
+//  - after a clean close: nothing to do;
+//  - after a process crash (same boot id): the ledger's commit slot is
+//    exact (the page cache survived); a batch a dead writer left after it is
+//    adopted when whole, zeroed when torn; the key index catches up;
+//  - after a machine restart: the segments are walked from the start, the
+//    log is cut at the first batch that is not whole (or does not continue
+//    the checksum chain) after the last checkpoint, and the indexes are
+//    rebuilt.
+#include "store/store_core.h"
+
+#include <cstring>
+
+#include "format/batch.h"
+#include "format/layout.h"
+
+namespace opossum::internal {
+
+namespace fs = std::filesystem;
+
+StoreCore::StoreCore(fs::path path, const Options& options)
+    : path_(std::move(path)), options_(options), writable_(!options.read_only) {}
+
+Status StoreCore::Open(const fs::path& path, const Options& options,
+                       std::shared_ptr<StoreCore>* out) {
+  if (options.segment_size < (1u << 20) || options.segment_size > (uint64_t{1} << 40)) {
+    return Status::InvalidArgument("segment_size must be between 1 MiB and 1 TiB");
+  }
+  if (options.max_event_size == 0 || options.max_event_size > format::kMaxEventSizeLimit) {
+    return Status::InvalidArgument("max_event_size must be between 1 byte and 256 MiB");
+  }
+  std::shared_ptr<StoreCore> core(new StoreCore(path, options));
+  Status s = core->OpenFiles();
+  if (!s.ok()) return s;
+  *out = std::move(core);
+  return Status::Ok();
+}
+
+Status StoreCore::CreateStoreFiles() {
+  Status s;
+  if (!(s = io::CreateDirs(path_ / "segments")).ok()) return s;
+  if (!(s = io::CreateDirs(path_ / "index")).ok()) return s;
+  if (!(s = segments_.Open(path_ / "segments")).ok()) return s;
+  if (segments_.count() == 0) {
+    if (!(s = segments_.Create(0, 1, options_.segment_size)).ok()) return s;
+  }
+  if (!(s = log::Ledger::Create(path_ / "ledger", options_.segment_size)).ok()) return s;
+  return io::SyncDir(path_);
+}
+
+Status StoreCore::OpenFiles() {
+  Status s;
+  bool exists = fs::exists(path_ / "ledger");
+  if (!exists && (!writable_ || !options_.create_if_missing)) {
+    if (!fs::exists(path_)) return Status::NotFound("no store at " + path_.string());
+  }
+  if (writable_) {
+    if (!options_.create_if_missing && !fs::exists(path_)) {
+      return Status::NotFound("no store at " + path_.string());
+    }
+    if (!(s = io::CreateDirs(path_)).ok()) return s;
+  }
+  if (!(s = io::CheckLocalFileSystem(path_)).ok()) return s;
+
+  // The open lock tells whether this process is the store's only user, which
+  // alone may create or recover it.
+  bool alone = false;
+  bool have_open_lock = io::FileLock::Open(path_ / "open.lock", writable_, &open_lock_).ok();
+  have_open_lock_ = have_open_lock;
+  if (writable_ && !have_open_lock) {
+    return Status::IOError("cannot open " + (path_ / "open.lock").string());
+  }
+  if (have_open_lock) {
+    if (!(s = open_lock_.TryLock(&alone)).ok()) return s;
+    if (!alone && !(s = open_lock_.LockShared()).ok()) return s;
+  }
+  auto fail = [&](Status st) {
+    if (have_open_lock) {
+      if (alone) {
+        open_lock_.Unlock();
+      } else {
+        open_lock_.UnlockShared();
+      }
+    }
+    return st;
+  };
+
+  if (!fs::exists(path_ / "ledger")) {
+    if (!writable_ || !alone) return fail(Status::NotFound("no store at " + path_.string()));
+    if (!options_.create_if_missing) return fail(Status::NotFound("no store at " + path_.string()));
+    if (!(s = CreateStoreFiles()).ok()) return fail(s);
+  }
+  if (!(s = ledger_.Open(path_ / "ledger", writable_)).ok()) return fail(s);
+  if (segments_.dir().empty() && !(s = segments_.Open(path_ / "segments")).ok()) return fail(s);
+  if (writable_) {
+    if (!(s = io::FileLock::Open(path_ / "write.lock", true, &write_lock_)).ok()) return fail(s);
+    if (!(s = io::CreateDirs(path_ / "index")).ok()) return fail(s);
+  }
+
+  keys_ = std::make_unique<index::KeyIndex>();
+  positions_ = std::make_unique<index::PositionIndex>();
+  bool index_ok = positions_->Open(path_ / "index" / "positions", writable_).ok();
+  Status ks = keys_->Open(path_ / "index", writable_, ledger_.keys_generation());
+  index_ok = index_ok && ks.ok();
+  if (!index_ok && !(writable_ && alone)) {
+    return fail(Status::Corruption("the indexes in " + (path_ / "index").string() +
+                                   " are damaged; open the store for writing while no other "
+                                   "process uses it to rebuild them"));
+  }
+
+  if (writable_ && alone) {
+    if (!(s = write_lock_.Lock(options_.lock_timeout)).ok()) return fail(s);
+    bool restarted = !ledger_.clean() && ledger_.boot_id() != io::BootId();
+    if (!index_ok) {
+      // Recreate the damaged files from scratch.
+      std::error_code ec;
+      fs::remove(path_ / "index" / "positions", ec);
+      fs::remove(path_ / "index" / "postings", ec);
+      fs::remove(path_ / "index" / "keys", ec);
+      positions_ = std::make_unique<index::PositionIndex>();
+      keys_ = std::make_unique<index::KeyIndex>();
+      if (!(s = positions_->Open(path_ / "index" / "positions", true)).ok()) return fail(s);
+      if (!(s = keys_->Open(path_ / "index", true, ledger_.keys_generation())).ok()) return fail(s);
+    }
+    s = Recover(restarted || !index_ok);
+    if (s.ok()) {
+      ledger_.SetClean(false);
+      ledger_.SetBootId(io::BootId());
+      s = ledger_.Sync();
+    }
+    write_lock_.Unlock();
+    if (!s.ok()) return fail(s);
+    if (!(s = open_lock_.LockShared()).ok()) return fail(s);  // converts, atomically
+  }
+  return Status::Ok();
+}
+
+Status StoreCore::Recover(bool full) {
+  Status s;
+  if (!segments_.torn_path().empty()) {
+    // A segment whose creation was cut short held nothing committed.
+    std::error_code ec;
+    fs::remove(segments_.torn_path(), ec);
+    if (ec) return Status::IOError("remove " + segments_.torn_path().string() + ": " + ec.message());
+  }
+  for (uint64_t i = 0; i < segments_.count(); ++i) {
+    if (!(s = segments_.Repair(i)).ok()) return s;
+  }
+  std::lock_guard<std::mutex> lock(write_mu_);
+  if (full) {
+    // Everything up to the last checkpoint was synced: index it from the
+    // segments (reporting, never cutting, damage there), then adopt what
+    // follows while it is whole.
+    log::LogState cp;
+    if (!ledger_.LatestCheckpoint(&cp)) {
+      cp = log::LogState{0, 0, 0, format::kSegmentHeaderSize, 0};
+    }
+    if (!(s = RebuildIndexesLocked(cp.head)).ok()) return s;
+  } else {
+    if (!ledger_.LatestCommit(&state_)) {
+      return Status::Corruption("ledger " + ledger_.path().string() +
+                                ": no valid commit slot (offset 256)");
+    }
+  }
+  bool changed = false;
+  if (!(s = AdoptTailLocked(&changed)).ok()) return s;
+  if (!(s = IndexCatchUpLocked()).ok()) return s;
+  ledger_.SetSegmentCount(segments_.count());
+  ledger_.WriteCommit(&state_);
+  ledger_.WriteCheckpoint(state_);
+  ledger_.Publish(state_.head);
+  return Status::Ok();
+}
+
+Status StoreCore::RebuildIndexesLocked(uint64_t through) {
+  uint64_t gen = 0;
+  Status s = keys_->Reset(&gen);
+  if (!s.ok()) return s;
+  ledger_.SetKeysGeneration(gen);
+  if (!(s = positions_->Reset()).ok()) return s;
+  state_ = log::LogState{0, 0, 0, format::kSegmentHeaderSize, 0};
+  std::vector<uint64_t> offs;
+  while (state_.head < through) {
+    const log::Segment* seg = segments_.Get(state_.segment);
+    if (seg == nullptr) {
+      return Status::Corruption("segment " + std::to_string(state_.segment) + " of " +
+                                segments_.dir().string() + " is missing (position " +
+                                std::to_string(state_.head + 1) + ")");
+    }
+    format::BatchInfo info;
+    std::string why;
+    offs.clear();
+    format::BatchCheck c = format::CheckBatch(seg->data(), seg->mapped(), state_.end_offset,
+                                              state_.head + 1, state_.last_checksum, false, &info,
+                                              &offs, &why);
+    if (c == format::BatchCheck::kEmpty) {
+      const log::Segment* next = segments_.Get(state_.segment + 1);
+      if (next != nullptr && next->first_position == state_.head + 1) {
+        state_.segment++;
+        state_.end_offset = format::kSegmentHeaderSize;
+        continue;
+      }
+    }
+    if (c != format::BatchCheck::kValid) {
+      return Status::Corruption("segment " + seg->path.string() + " offset " +
+                                std::to_string(state_.end_offset) + ": " +
+                                (why.empty() ? std::string("log ends early") : why) +
+                                " (position " + std::to_string(state_.head + 1) +
+                                " was checkpointed)");
+    }
+    if (!(s = positions_->Reserve(info.first_position + info.count - 1)).ok()) return s;
+    for (uint32_t i = 0; i < info.count; ++i) {
+      positions_->Set(info.first_position + i, format::PackLocation(state_.segment, offs[i]));
+    }
+    state_.head += info.count;
+    state_.end_offset += info.length;
+    state_.last_checksum = info.checksum;
+  }
+  return Status::Ok();
+}
+
+Status StoreCore::ZeroFrom(const log::Segment* seg, uint64_t offset) {
+  io::File f;
+  Status s = io::File::Open(seg->path, io::File::Mode::kReadWrite, &f);
+  if (!s.ok()) return s;
+  static const std::vector<uint8_t> zeros(1 << 16, 0);
+  const uint8_t* d = seg->data();
+  uint64_t end = seg->mapped();
+  uint64_t at = offset;
+  bool wrote = false;
+  while (at < end) {
+    uint64_t n = std::min<uint64_t>(zeros.size(), end - at);
+    if (std::memcmp(d + at, zeros.data(), n) != 0) {
+      if (!(s = f.PWrite(zeros.data(), n, at)).ok()) return s;
+      wrote = true;
+    }
+    at += n;
+  }
+  return wrote ? f.DataSync() : Status::Ok();
+}
+
+Status StoreCore::AdoptTailLocked(bool* changed) {
+  std::vector<uint64_t> offs;
+  Status s;
+  while (true) {
+    const log::Segment* seg = segments_.Get(state_.segment);
+    if (seg == nullptr) {
+      return Status::Corruption("segment " + std::to_string(state_.segment) + " named by " +
+                                ledger_.path().string() + " is missing");
+    }
+    format::BatchInfo info;
+    std::string why;
+    offs.clear();
+    format::BatchCheck c = format::CheckBatch(seg->data(), seg->mapped(), state_.end_offset,
+                                              state_.head + 1, state_.last_checksum, true, &info,
+                                              &offs, &why);
+    if (c == format::BatchCheck::kValid) {
+      if (!(s = positions_->Reserve(state_.head + info.count)).ok()) return s;
+      for (uint32_t i = 0; i < info.count; ++i) {
+        positions_->Set(state_.head + 1 + i, format::PackLocation(state_.segment, offs[i]));
+      }
+      state_.head += info.count;
+      state_.end_offset += info.length;
+      state_.last_checksum = info.checksum;
+      *changed = true;
+      continue;
+    }
+    if (c == format::BatchCheck::kEmpty) {
+      // A writer may have died right after starting the next segment (it
+      // counts a segment in the ledger once the file exists).
+      if (ledger_.segment_count() > segments_.count()) {
+        if (!(s = segments_.Refresh()).ok()) return s;
+      }
+      const log::Segment* next = segments_.GetIfKnown(state_.segment + 1);
+      if (next != nullptr && next->first_position == state_.head + 1) {
+        format::BatchCheck nc =
+            format::CheckBatch(next->data(), next->mapped(), format::kSegmentHeaderSize,
+                               state_.head + 1, state_.last_checksum, true, &info, nullptr, &why);
+        if (nc == format::BatchCheck::kValid) {
+          state_.segment++;
+          state_.end_offset = format::kSegmentHeaderSize;
+          continue;
+        }
+      }
+    }
+    // The log ends here: whatever follows (a torn batch, stale bytes, a
+    // segment started by a writer that died) is removed so that it can never
+    // be taken for a batch later.
+    if (c == format::BatchCheck::kInvalid) {
+      if (!(s = ZeroFrom(seg, state_.end_offset)).ok()) return s;
+    }
+    if (segments_.count() > state_.segment + 1 || !segments_.torn_path().empty()) {
+      if (!(s = segments_.RemoveFrom(state_.segment + 1)).ok()) return s;
+      ledger_.SetSegmentCount(segments_.count());
+    }
+    return Status::Ok();
+  }
+}
+
+StoreCore::~StoreCore() {
+  if (!writable_) {
+    if (have_open_lock_) open_lock_.UnlockShared();
+    return;
+  }
+  std::lock_guard<std::mutex> lock(write_mu_);
+  bool alone = false;
+  if (open_lock_.TryLock(&alone).ok() && alone) {
+    // The last user: make everything durable and mark the store clean, so
+    // the next open needs no recovery.
+    if (write_lock_.Lock(options_.lock_timeout).ok()) {
+      log::LogState st;
+      bool ok = ledger_.LatestCommit(&st);
+      if (ok && unsynced_ && write_file_.is_open()) ok = write_file_.DataSync().ok();
+      if (ok) {
+        const log::Segment* seg = segments_.Get(st.segment);
+        if (seg != nullptr) {
+          io::File f;
+          ok = io::File::Open(seg->path, io::File::Mode::kReadWrite, &f).ok() &&
+               f.DataSync().ok();
+        }
+      }
+      ok = ok && keys_->indexed_through() >= st.head;
+      ok = ok && positions_->Sync().ok() && keys_->Sync().ok();
+      if (ok) {
+        ledger_.WriteCheckpoint(st);
+        ledger_.SetClean(true);
+        ledger_.Sync();
+      }
+      write_lock_.Unlock();
+    }
+    open_lock_.Unlock();
+  } else {
+    open_lock_.UnlockShared();
+  }
+}
+
+}  // namespace opossum::internal

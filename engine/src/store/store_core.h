@@ -1,0 +1,137 @@
+// StoreCore: the engine behind the public Store and Reader handles. One per
+// store folder per process (see registry.cc), shared by all handles.
+//
+// The path of an append: Append() checks and encodes the events outside any
+// lock, queues them, and one of the waiting appenders (the leader) commits the
+// whole queue as a group: it takes the OS write lock, catches up with what
+// other processes wrote, checks each batch's id and condition in order
+// (against the store and the batches accepted before it in the group),
+// writes the accepted batches with one pwrite per segment, syncs once,
+// updates the position and key indexes, writes the ledger's commit slot and
+// publishes the new head, then wakes the appenders with their results.
+//
+// The path of a read: a Reader fixes the published head; a query's
+// candidates come from the key index (or every position for Query::All),
+// each candidate record is located through the position index, checked
+// (checksum, position) and matched against the query in place.
+#ifndef OPOSSUM_STORE_STORE_CORE_H_
+#define OPOSSUM_STORE_STORE_CORE_H_
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <span>
+#include <vector>
+
+#include "format/event_codec.h"
+#include "index/key_index.h"
+#include "index/position_index.h"
+#include "io/file.h"
+#include "log/ledger.h"
+#include "log/segments.h"
+#include "opossum/event.h"
+#include "opossum/options.h"
+#include "opossum/query.h"
+#include "opossum/status.h"
+#include "opossum/store.h"
+
+namespace opossum::internal {
+
+class StoreCore {
+ public:
+  static Status Open(const std::filesystem::path& path, const Options& options,
+                     std::shared_ptr<StoreCore>* out);
+  ~StoreCore();
+
+  Status Append(std::span<const Event> events, const std::optional<AppendCondition>& condition,
+                uint64_t* last_position);
+  uint64_t Head() const { return ledger_.published_head(); }
+
+  Status ForEach(uint64_t head, const Query& query, const ReadOptions& options,
+                 const std::function<bool(const EventView&)>& fn);
+  Status Sync();
+  Status Verify();
+  Status GetStats(StoreStats* out);
+  const std::filesystem::path& path() const { return path_; }
+
+  // The committed event at `position` (<= a published head), checked.
+  Status EventAt(uint64_t position, EventView* out);
+
+ private:
+  // One Append call waiting in the group commit queue.
+  struct Pending {
+    std::vector<format::EncodedEvent> events;
+    const AppendCondition* condition = nullptr;
+    bool all_ids = false;
+    uint64_t bytes = 0;
+    uint64_t first_position = 0;
+    Status status;
+    uint64_t last_position = 0;
+    bool done = false;
+    std::condition_variable cv;
+  };
+  struct Placement;
+
+  StoreCore(std::filesystem::path path, const Options& options);
+  Status OpenFiles();
+  Status CreateStoreFiles();
+  Status Recover(bool after_restart);
+
+  // Writer side (write lock held).
+  Status CatchUpLocked();
+  Status AdoptTailLocked(bool* changed);
+  Status ZeroFrom(const log::Segment* seg, uint64_t offset);
+  Status IndexEventKeys(const EventView& ev, bool* grown);
+  Status IndexCatchUpLocked();
+  Status RebuildIndexesLocked(uint64_t through);
+  void CommitGroup(std::vector<Pending*>& group);
+  Status CheckIdempotency(const Pending& p, const std::vector<Pending*>& accepted,
+                          uint64_t* duplicate_last);
+  uint64_t CheckCondition(const AppendCondition& c, const std::vector<Pending*>& accepted,
+                          Status* error);
+  Status WriteGroup(const std::vector<Pending*>& accepted, std::vector<uint64_t>* locations,
+                    uint64_t* checksum);
+  Status SegmentFile(uint64_t ordinal, io::File** out);
+  Status CheckpointLocked();
+
+  // Reader side.
+  Status RefreshReaderView();
+  Status CorruptRecord(uint64_t position, const log::Segment* seg, uint64_t offset,
+                       const std::string& why) const;
+
+  const std::filesystem::path path_;
+  const Options options_;
+  bool writable_;
+  bool have_open_lock_ = false;
+
+  io::FileLock open_lock_;   // shared while open; exclusive to recover/close alone
+  io::FileLock write_lock_;  // held around each group commit
+  log::Ledger ledger_;
+  log::SegmentSet segments_;
+  std::unique_ptr<index::PositionIndex> positions_;
+  std::unique_ptr<index::KeyIndex> keys_;  // replaced whole when rebuilt
+
+  // Writer state (write_mu_ held).
+  std::mutex write_mu_;
+  log::LogState state_;
+  uint64_t write_ordinal_ = ~uint64_t{0};
+  io::File write_file_;
+  int64_t last_ledger_sync_ns_ = 0;
+  bool unsynced_ = false;  // buffered bytes not yet synced
+
+  // Group commit queue.
+  std::mutex queue_mu_;
+  std::deque<Pending*> queue_;
+  bool leader_busy_ = false;
+
+  std::mutex reader_mu_;  // serialises refreshes of the reader's view
+};
+
+}  // namespace opossum::internal
+
+#endif  // OPOSSUM_STORE_STORE_CORE_H_

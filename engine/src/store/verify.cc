@@ -1,0 +1,126 @@
+// Verify (every checksum, the chain, gapless positions, every index entry)
+// and statistics.
+#include <algorithm>
+
+#include "format/batch.h"
+#include "format/checksum.h"
+#include "format/layout.h"
+#include "store/store_core.h"
+
+namespace opossum::internal {
+
+Status StoreCore::Verify() {
+  const uint64_t head = Head();
+  Status s = RefreshReaderView();
+  if (!s.ok()) return s;
+  // 1. The log: batches chained from the first segment up to the head.
+  uint64_t pos = 0, ordinal = 0, off = format::kSegmentHeaderSize, chain = 0;
+  std::vector<uint64_t> offs;
+  std::vector<std::pair<uint64_t, uint64_t>> keys;  // (key hash, position)
+  while (pos < head) {
+    const log::Segment* seg = segments_.Get(ordinal);
+    if (seg == nullptr) {
+      return Status::Corruption("segment " + std::to_string(ordinal) + " in " +
+                                segments_.dir().string() + " is missing (position " +
+                                std::to_string(pos + 1) + ")");
+    }
+    format::BatchInfo info;
+    std::string why;
+    offs.clear();
+    format::BatchCheck c = format::CheckBatch(seg->data(), seg->mapped(), off, pos + 1, chain,
+                                              true, &info, &offs, &why);
+    if (c == format::BatchCheck::kEmpty) {
+      const log::Segment* next = segments_.Get(ordinal + 1);
+      if (next != nullptr && next->first_position == pos + 1) {
+        ++ordinal;
+        off = format::kSegmentHeaderSize;
+        continue;
+      }
+      why = "the log ends before the head " + std::to_string(head);
+    }
+    if (c != format::BatchCheck::kValid) {
+      return Status::Corruption("segment " + seg->path.string() + " offset " +
+                                std::to_string(off) + ": " + why);
+    }
+    for (uint32_t i = 0; i < info.count; ++i) {
+      uint64_t p = info.first_position + i;
+      if (p > head) break;
+      uint64_t want = format::PackLocation(ordinal, offs[i]);
+      if (!positions_->Covers(p) || positions_->Get(p) != want) {
+        return Status::Corruption(positions_->path().string() + " offset " +
+                                  std::to_string(index::kPositionsHeaderSize + (p - 1) * 8) +
+                                  ": wrong entry for position " + std::to_string(p));
+      }
+      EventView ev;
+      if (!(s = EventAt(p, &ev)).ok()) return s;
+      keys.emplace_back(format::KeyHash(format::KeyKind::kType, ev.type()), p);
+      for (size_t t = 0; t < ev.tag_count(); ++t) {
+        keys.emplace_back(format::KeyHash(format::KeyKind::kTag, ev.tag(t)), p);
+      }
+      if (auto id = ev.id()) {
+        keys.emplace_back(
+            format::KeyHash(format::KeyKind::kId,
+                            std::string_view(reinterpret_cast<const char*>(id->bytes.data()), 16)),
+            p);
+      }
+    }
+    pos = info.first_position + info.count - 1;
+    off += info.length;
+    chain = info.checksum;
+  }
+  // 2. The key index: every list holds exactly the positions (up to what is
+  // indexed) of the events that carry its key.
+  const uint64_t mark = std::min(keys_->indexed_through(), head);
+  std::sort(keys.begin(), keys.end());
+  keys.erase(std::remove_if(keys.begin(), keys.end(),
+                            [mark](const auto& k) { return k.second > mark; }),
+             keys.end());
+  uint64_t seen_entries = 0;
+  std::string bad;
+  keys_->ForEachKey([&](uint64_t hash, uint8_t, const index::KeySlot* slot) {
+    if (!bad.empty()) return;
+    auto lo = std::lower_bound(keys.begin(), keys.end(), std::make_pair(hash, uint64_t{0}));
+    index::PostingCursor c(keys_.get(), slot, 1, mark, false);
+    auto it = lo;
+    for (uint64_t p = c.Next(); p != 0; p = c.Next(), ++it) {
+      if (it == keys.end() || it->first != hash || it->second != p) {
+        bad = "key " + std::to_string(hash) + " lists position " + std::to_string(p) +
+              " wrongly";
+        return;
+      }
+      ++seen_entries;
+    }
+    if (it != keys.end() && it->first == hash) {
+      bad = "key " + std::to_string(hash) + " misses position " + std::to_string(it->second);
+    }
+  });
+  if (!bad.empty()) {
+    return Status::Corruption((path_ / "index" / "postings").string() + ": " + bad);
+  }
+  if (seen_entries != keys.size()) {
+    return Status::Corruption((path_ / "index" / "keys").string() + ": " +
+                              std::to_string(keys.size() - seen_entries) +
+                              " index entries are missing");
+  }
+  return Status::Ok();
+}
+
+Status StoreCore::GetStats(StoreStats* out) {
+  Status s = RefreshReaderView();
+  if (!s.ok()) return s;
+  s = segments_.Refresh();
+  if (!s.ok()) return s;
+  out->head = Head();
+  out->segments = segments_.count();
+  out->bytes_on_disk = segments_.bytes_on_disk();
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(path_ / "index", ec)) {
+    if (e.is_regular_file(ec)) out->bytes_on_disk += e.file_size(ec);
+  }
+  out->bytes_on_disk += std::filesystem::file_size(path_ / "ledger", ec);
+  out->distinct_types = keys_->CountKind(format::KeyKind::kType);
+  out->distinct_tags = keys_->CountKind(format::KeyKind::kTag);
+  return Status::Ok();
+}
+
+}  // namespace opossum::internal
