@@ -175,11 +175,18 @@ const KeySlot* KeyIndex::Find(uint64_t hash) const {
   return nullptr;
 }
 
-uint64_t KeyIndex::Last(const KeySlot* slot) const {
-  uint64_t off = A(const_cast<uint64_t&>(slot->last_block)).load(std::memory_order_acquire);
-  const PostingBlock* b = BlockAt(postings_.data(), off);
-  uint32_t n = BlockCount(b);
-  return n == 0 ? 0 : BlockPositions(b)[n - 1];
+bool KeyIndex::BlockInBounds(uint64_t off) const {
+  auto ok = [&](uint64_t size) {
+    if (off < kIndexHeaderSize || off % 8 != 0 || off + sizeof(PostingBlock) > size) return false;
+    const PostingBlock* b = BlockAt(postings_.data(), off);
+    uint32_t cap = b->capacity;
+    return cap >= 1 && cap <= kMaxBlockCapacity && off + BlockBytes(cap) <= size &&
+           BlockCount(b) <= cap && b->prev < off;
+  };
+  if (ok(postings_.size())) return true;
+  // Another process may have grown the file since this one looked.
+  const_cast<io::GrowableMap&>(postings_).RefreshSize();
+  return ok(postings_.size());
 }
 
 uint64_t KeyIndex::indexed_through() const {
@@ -318,41 +325,50 @@ Status KeyIndex::Sync() const {
   return t->map.Sync(0, t->map.size());
 }
 
+const PostingBlock* PostingCursor::Block(uint64_t off) {
+  if (!index_->BlockInBounds(off)) return nullptr;
+  return BlockAt(base_, off);
+}
+
 PostingCursor::PostingCursor(const KeyIndex* index, const KeySlot* slot, uint64_t lo, uint64_t hi,
                              bool backwards)
-    : base_(index->postings()), lo_(lo), hi_(hi), backwards_(backwards) {
-  if (lo > hi) {
-    block_ = 0;
-    n_ = 0;
+    : index_(index), base_(index->postings()), lo_(lo), hi_(hi), backwards_(backwards) {
+  if (lo > hi) return;
+  uint64_t off = A(const_cast<uint64_t&>(slot->last_block)).load(std::memory_order_acquire);
+  const PostingBlock* b = Block(off);
+  if (b == nullptr) {
+    Fail();
     return;
   }
-  uint64_t off = A(const_cast<uint64_t&>(slot->last_block)).load(std::memory_order_acquire);
   if (backwards) {
     block_ = off;
-    const PostingBlock* b = BlockAt(base_, off);
     i_ = BlockCount(b);
+    last_ = UINT64_MAX;
     return;
   }
   // Forwards: collect the chain back to the block holding `lo`.
   while (true) {
     blocks_.push_back(off);
-    const PostingBlock* b = BlockAt(base_, off);
-    if (b->prev == 0 || BlockPositions(b)[0] <= lo) break;
+    if (b->prev == 0 || BlockCount(b) == 0 || BlockPositions(b)[0] <= lo) break;
     off = b->prev;
+    if ((b = Block(off)) == nullptr || blocks_.size() > (uint64_t{1} << 32)) {
+      Fail();
+      return;
+    }
   }
   std::reverse(blocks_.begin(), blocks_.end());
   block_idx_ = 0;
   block_ = blocks_[0];
-  const PostingBlock* b = BlockAt(base_, block_);
+  b = BlockAt(base_, block_);
   n_ = BlockCount(b);
   const uint64_t* p = BlockPositions(b);
   i_ = static_cast<uint32_t>(std::lower_bound(p, p + n_, lo) - p);
 }
 
 uint64_t PostingCursor::Next() {
-  if (base_ == nullptr) return 0;
+  if (block_ == 0) return 0;
   if (backwards_) {
-    while (block_ != 0 || i_ != 0) {
+    while (true) {
       if (i_ == 0) {
         const PostingBlock* b = BlockAt(base_, block_);
         if (b->prev == 0) {
@@ -360,32 +376,38 @@ uint64_t PostingCursor::Next() {
           return 0;
         }
         block_ = b->prev;
-        i_ = BlockCount(BlockAt(base_, block_));
+        const PostingBlock* prev = Block(block_);
+        if (prev == nullptr) return Fail();
+        i_ = BlockCount(prev);
         continue;
       }
       uint64_t p = BlockPositions(BlockAt(base_, block_))[--i_];
+      if (p >= last_) return Fail();
+      last_ = p;
       if (p > hi_) continue;
       if (p < lo_) {
         block_ = 0;
-        i_ = 0;
         return 0;
       }
       return p;
     }
-    return 0;
   }
   while (true) {
     if (i_ >= n_) {
-      if (++block_idx_ >= blocks_.size()) return 0;
+      if (++block_idx_ >= blocks_.size()) {
+        block_ = 0;
+        return 0;
+      }
       block_ = blocks_[block_idx_];
       n_ = BlockCount(BlockAt(base_, block_));
       i_ = 0;
       continue;
     }
     uint64_t p = BlockPositions(BlockAt(base_, block_))[i_++];
+    if (p <= last_) return Fail();
+    last_ = p;
     if (p > hi_) {
-      i_ = n_;
-      block_idx_ = blocks_.size();
+      block_ = 0;
       return 0;
     }
     return p;

@@ -66,11 +66,26 @@ class PostingCursor {
   PostingCursor() = default;
   PostingCursor(const KeyIndex* index, const KeySlot* slot, uint64_t lo, uint64_t hi,
                 bool backwards);
-  // Next position, or 0 when done.
+  // Next position, or 0 when done (or when the list is damaged: failed()).
   uint64_t Next();
+  // The list broke its invariants (a block out of the file, positions not
+  // strictly ordered): the index is damaged.
+  bool failed() const { return failed_; }
 
  private:
+  const PostingBlock* Block(uint64_t off);
+  uint64_t Fail() {
+    failed_ = true;
+    block_ = 0;
+    i_ = 0;
+    blocks_.clear();
+    return 0;
+  }
+
+  const KeyIndex* index_ = nullptr;
   const uint8_t* base_ = nullptr;
+  uint64_t last_ = 0;  // the last position returned
+  bool failed_ = false;
   uint64_t lo_ = 0, hi_ = 0;
   bool backwards_ = false;
   std::vector<uint64_t> blocks_;  // forwards: chain in ascending order
@@ -100,8 +115,6 @@ class KeyIndex {
     return std::atomic_ref<const uint64_t>(slot->meta).load(std::memory_order_acquire) &
            ((uint64_t{1} << 56) - 1);
   }
-  // The newest position of the key (0 when none) - O(1).
-  uint64_t Last(const KeySlot* slot) const;
 
   // Adds `position` to the key's list (writer only). Idempotent: a position
   // not above the list's newest is skipped (a re-index after a crash).
@@ -122,6 +135,8 @@ class KeyIndex {
 
   Status Sync() const;
   const uint8_t* postings() const { return postings_.data(); }
+  // The block at `off` lies within the postings file and is well-formed.
+  bool BlockInBounds(uint64_t off) const;
   Status RefreshPostingsSize() { return postings_.RefreshSize(); }
 
  private:

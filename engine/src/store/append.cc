@@ -20,7 +20,8 @@ Status StoreCore::Append(std::span<const Event> events,
                          uint64_t* last_position) {
   if (!writable_) return Status::NotSupported("the store was opened read-only");
   if (events.empty()) return Status::InvalidArgument("the batch is empty (append at least one event)");
-  Pending p;
+  auto pending = std::make_shared<Pending>();
+  Pending& p = *pending;
   p.events.resize(events.size());
   p.all_ids = true;
   for (size_t i = 0; i < events.size(); ++i) {
@@ -52,33 +53,51 @@ Status StoreCore::Append(std::span<const Event> events,
   }
 
   std::unique_lock<std::mutex> lk(queue_mu_);
-  queue_.push_back(&p);
-  while (!p.done) {
-    if (leader_busy_) {
-      p.cv.wait(lk);
-      continue;
-    }
-    leader_busy_ = true;
-    std::vector<Pending*> group;
-    uint64_t bytes = 0;
-    while (!queue_.empty() &&
-           (group.empty() || bytes + queue_.front()->bytes <= options_.max_group_bytes)) {
-      bytes += queue_.front()->bytes;
-      group.push_back(queue_.front());
-      queue_.pop_front();
-    }
+  queue_.push_back(pending);
+  if (leader_busy_) {
     lk.unlock();
-    CommitGroup(group);
-    lk.lock();
-    leader_busy_ = false;
-    for (Pending* g : group) {
-      g->done = true;
-      if (g != &p) g->cv.notify_one();
+    p.state.wait(kWaiting, std::memory_order_acquire);
+    if (p.state.load(std::memory_order_acquire) == kLead) {
+      lk.lock();
+      LeadGroups(lk);
     }
-    if (!queue_.empty()) queue_.front()->cv.notify_one();  // the next leader
+  } else {
+    leader_busy_ = true;
+    LeadGroups(lk);
   }
   if (p.status.ok() && last_position != nullptr) *last_position = p.last_position;
   return p.status;
+}
+
+// Commits the queue as one group and hands leadership to the first appender
+// still queued (or ends it). Called with queue_mu_ held and leader_busy_ set.
+void StoreCore::LeadGroups(std::unique_lock<std::mutex>& lk) {
+  std::vector<std::shared_ptr<Pending>> group;
+  std::vector<Pending*> raw;
+  uint64_t bytes = 0;
+  while (!queue_.empty() &&
+         (group.empty() || bytes + queue_.front()->bytes <= options_.max_group_bytes)) {
+    bytes += queue_.front()->bytes;
+    raw.push_back(queue_.front().get());
+    group.push_back(std::move(queue_.front()));
+    queue_.pop_front();
+  }
+  lk.unlock();
+  CommitGroup(raw);
+  // `group` keeps each Pending alive while its appender is woken.
+  for (auto& g : group) {
+    g->state.store(kDone, std::memory_order_release);
+    g->state.notify_one();
+  }
+  lk.lock();
+  if (queue_.empty()) {
+    leader_busy_ = false;
+  } else {
+    std::shared_ptr<Pending> next = queue_.front();
+    next->state.store(kLead, std::memory_order_release);
+    next->state.notify_one();
+  }
+  lk.unlock();
 }
 
 Status StoreCore::CatchUpLocked() {
@@ -188,6 +207,7 @@ Status StoreCore::CheckIdempotency(const Pending& p, const std::vector<Pending*>
           return Status::Ok();
         }
       }
+      if (c.failed()) return DamagedIndex();
     }
     for (uint64_t q = mark + 1; q <= head; ++q) {  // not yet indexed
       EventView ev;

@@ -19,6 +19,8 @@ class Cursor {
  public:
   virtual ~Cursor() = default;
   virtual uint64_t Next() = 0;
+  // A source broke its invariants: the key index is damaged.
+  virtual bool failed() const { return false; }
 };
 
 class RangeCursor final : public Cursor {
@@ -41,6 +43,7 @@ class ListCursor final : public Cursor {
              bool backwards)
       : c_(keys, slot, lo, hi, backwards) {}
   uint64_t Next() override { return c_.Next(); }
+  bool failed() const override { return c_.failed(); }
 
  private:
   index::PostingCursor c_;
@@ -65,6 +68,12 @@ class UnionCursor final : public Cursor {
     }
     return best;
   }
+  bool failed() const override {
+    for (const auto& p : parts_) {
+      if (p->failed()) return true;
+    }
+    return false;
+  }
 
  private:
   std::vector<std::unique_ptr<Cursor>> parts_;
@@ -78,6 +87,13 @@ Status StoreCore::CorruptRecord(uint64_t position, const log::Segment* seg, uint
                                 const std::string& why) const {
   return Status::Corruption("segment " + seg->path.string() + " offset " + std::to_string(offset) +
                             ": " + why + " (reading position " + std::to_string(position) + ")");
+}
+
+Status StoreCore::DamagedIndex() const {
+  return Status::Corruption((path_ / "index" / "postings").string() +
+                            ": a posting list is damaged (the index is derived data: remove the "
+                            "index folder while no process uses the store, and reopen to rebuild "
+                            "it)");
 }
 
 Status StoreCore::EventAt(uint64_t position, EventView* out) {
@@ -182,6 +198,7 @@ Status StoreCore::ForEach(uint64_t head, const Query& query, const ReadOptions& 
     --left;
     if (!fn(ev)) break;
   }
+  if (c->failed()) return DamagedIndex();
   return Status::Ok();
 }
 
@@ -210,6 +227,7 @@ uint64_t StoreCore::CheckCondition(const AppendCondition& c, const std::vector<P
     }
     if (Matches(ev, c.fail_if_events_match)) return p;
   }
+  if (cur->failed()) *error = DamagedIndex();
   return 0;
 }
 

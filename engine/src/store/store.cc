@@ -23,7 +23,8 @@ bool ValidStoreName(std::string_view name) {
 }
 
 struct Registry {
-  std::mutex mu;
+  // Recursive: dropping a handle while opening may close a store.
+  std::recursive_mutex mu;
   std::map<std::string, std::weak_ptr<internal::StoreCore>> open;
 };
 
@@ -50,7 +51,7 @@ Status Store::Open(const std::filesystem::path& root, std::string_view name,
   std::string key = (ec ? path : canonical).string();
 
   Registry& reg = GetRegistry();
-  std::lock_guard<std::mutex> lock(reg.mu);
+  std::lock_guard<std::recursive_mutex> lock(reg.mu);
   auto it = reg.open.find(key);
   if (it != reg.open.end()) {
     if (auto core = it->second.lock()) {
@@ -58,9 +59,16 @@ Status Store::Open(const std::filesystem::path& root, std::string_view name,
       return Status::Ok();
     }
   }
-  std::shared_ptr<internal::StoreCore> core;
-  Status s = internal::StoreCore::Open(path, options, &core);
+  std::unique_ptr<internal::StoreCore> opened;
+  Status s = internal::StoreCore::Open(path, options, &opened);
   if (!s.ok()) return s;
+  // The last handle (a Store or a Reader) closes the engine under the
+  // registry's lock, so a reopen never overlaps a close of the same store:
+  // their OS file locks would be mixed up (they belong to the process).
+  std::shared_ptr<internal::StoreCore> core(opened.release(), [](internal::StoreCore* c) {
+    std::lock_guard<std::recursive_mutex> l(GetRegistry().mu);
+    delete c;
+  });
   reg.open[key] = core;
   out->reset(new Store(std::move(core)));
   return Status::Ok();
@@ -68,12 +76,7 @@ Status Store::Open(const std::filesystem::path& root, std::string_view name,
 
 Store::Store(std::shared_ptr<internal::StoreCore> core) : core_(std::move(core)) {}
 
-Store::~Store() {
-  // The registry's lock orders this close before a reopen of the same store.
-  Registry& reg = GetRegistry();
-  std::lock_guard<std::mutex> lock(reg.mu);
-  core_.reset();
-}
+Store::~Store() = default;
 
 Status Store::Append(std::span<const Event> events, const std::optional<AppendCondition>& condition,
                      uint64_t* last_position) {

@@ -24,14 +24,14 @@ StoreCore::StoreCore(fs::path path, const Options& options)
     : path_(std::move(path)), options_(options), writable_(!options.read_only) {}
 
 Status StoreCore::Open(const fs::path& path, const Options& options,
-                       std::shared_ptr<StoreCore>* out) {
+                       std::unique_ptr<StoreCore>* out) {
   if (options.segment_size < (1u << 20) || options.segment_size > (uint64_t{1} << 40)) {
     return Status::InvalidArgument("segment_size must be between 1 MiB and 1 TiB");
   }
   if (options.max_event_size == 0 || options.max_event_size > format::kMaxEventSizeLimit) {
     return Status::InvalidArgument("max_event_size must be between 1 byte and 256 MiB");
   }
-  std::shared_ptr<StoreCore> core(new StoreCore(path, options));
+  std::unique_ptr<StoreCore> core(new StoreCore(path, options));
   Status s = core->OpenFiles();
   if (!s.ok()) return s;
   *out = std::move(core);

@@ -17,7 +17,7 @@
 #ifndef OPOSSUM_STORE_STORE_CORE_H_
 #define OPOSSUM_STORE_STORE_CORE_H_
 
-#include <condition_variable>
+#include <atomic>
 #include <cstdint>
 #include <deque>
 #include <filesystem>
@@ -45,7 +45,7 @@ namespace opossum::internal {
 class StoreCore {
  public:
   static Status Open(const std::filesystem::path& path, const Options& options,
-                     std::shared_ptr<StoreCore>* out);
+                     std::unique_ptr<StoreCore>* out);
   ~StoreCore();
 
   Status Append(std::span<const Event> events, const std::optional<AppendCondition>& condition,
@@ -72,9 +72,11 @@ class StoreCore {
     uint64_t first_position = 0;
     Status status;
     uint64_t last_position = 0;
-    bool done = false;
-    std::condition_variable cv;
+    // kWaiting until the leader sets kDone (the result is in) or kLead (this
+    // appender leads the next group). Waited on with atomic wait/notify.
+    std::atomic<uint32_t> state{0};
   };
+  static constexpr uint32_t kWaiting = 0, kDone = 1, kLead = 2;
   struct Placement;
 
   StoreCore(std::filesystem::path path, const Options& options);
@@ -90,6 +92,7 @@ class StoreCore {
   Status IndexCatchUpLocked();
   Status RebuildIndexesLocked(uint64_t through);
   void CommitGroup(std::vector<Pending*>& group);
+  void LeadGroups(std::unique_lock<std::mutex>& lk);
   Status CheckIdempotency(const Pending& p, const std::vector<Pending*>& accepted,
                           uint64_t* duplicate_last);
   uint64_t CheckCondition(const AppendCondition& c, const std::vector<Pending*>& accepted,
@@ -101,6 +104,7 @@ class StoreCore {
 
   // Reader side.
   Status RefreshReaderView();
+  Status DamagedIndex() const;
   Status CorruptRecord(uint64_t position, const log::Segment* seg, uint64_t offset,
                        const std::string& why) const;
 
@@ -126,7 +130,7 @@ class StoreCore {
 
   // Group commit queue.
   std::mutex queue_mu_;
-  std::deque<Pending*> queue_;
+  std::deque<std::shared_ptr<Pending>> queue_;
   bool leader_busy_ = false;
 
   std::mutex reader_mu_;  // serialises refreshes of the reader's view

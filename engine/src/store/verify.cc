@@ -90,6 +90,10 @@ Status StoreCore::Verify() {
       }
       ++seen_entries;
     }
+    if (c.failed()) {
+      bad = "the list of key " + std::to_string(hash) + " is damaged";
+      return;
+    }
     if (it != keys.end() && it->first == hash) {
       bad = "key " + std::to_string(hash) + " misses position " + std::to_string(it->second);
     }
