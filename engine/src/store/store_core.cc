@@ -134,6 +134,7 @@ Status StoreCore::OpenFiles() {
     if (!s.ok()) return fail(s);
     if (!(s = open_lock_.LockShared()).ok()) return fail(s);  // converts, atomically
   }
+  opened_ = true;
   return Status::Ok();
 }
 
@@ -300,6 +301,7 @@ Status StoreCore::AdoptTailLocked(bool* changed) {
 }
 
 StoreCore::~StoreCore() {
+  if (!opened_) return;
   if (!writable_) {
     if (have_open_lock_) open_lock_.UnlockShared();
     return;

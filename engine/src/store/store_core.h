@@ -112,6 +112,7 @@ class StoreCore {
   const Options options_;
   bool writable_;
   bool have_open_lock_ = false;
+  bool opened_ = false;  // OpenFiles succeeded: the destructor closes
 
   io::FileLock open_lock_;   // shared while open; exclusive to recover/close alone
   io::FileLock write_lock_;  // held around each group commit
