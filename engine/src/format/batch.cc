@@ -6,13 +6,13 @@
 
 namespace opossum::format {
 
-uint64_t BatchLength(const std::vector<EncodedEvent>& events) {
+uint64_t BatchLength(const Vec<EncodedEvent>& events) {
   uint64_t n = kBatchHeaderSize;
   for (const EncodedEvent& e : events) n += Align8(kRecordHeaderSize + e.bytes.size());
   return n;
 }
 
-uint64_t AppendBatch(const std::vector<EncodedEvent>& events, uint64_t first_position,
+uint64_t AppendBatch(const Vec<EncodedEvent>& events, uint64_t first_position,
                      int64_t commit_ns, uint64_t prev_checksum, std::vector<uint8_t>* out,
                      std::vector<uint64_t>* record_offsets) {
   const uint64_t start = out->size();
@@ -21,6 +21,8 @@ uint64_t AppendBatch(const std::vector<EncodedEvent>& events, uint64_t first_pos
   uint8_t* base = out->data() + start;
   uint64_t off = kBatchHeaderSize;
   uint64_t pos = first_position;
+  thread_local std::vector<uint32_t> sums;
+  sums.clear();
   for (const EncodedEvent& e : events) {
     RecordHeader rh;
     rh.length = static_cast<uint32_t>(e.bytes.size());
@@ -31,6 +33,7 @@ uint64_t AppendBatch(const std::vector<EncodedEvent>& events, uint64_t first_pos
     std::memcpy(base + off + kRecordHeaderSize, e.bytes.data(), e.bytes.size());
     rh.checksum = RecordChecksum(base + off, rh.length);
     std::memcpy(base + off + 4, &rh.checksum, 4);
+    sums.push_back(rh.checksum);
     if (record_offsets) record_offsets->push_back(start + off);
     off += Align8(kRecordHeaderSize + e.bytes.size());
   }
@@ -41,7 +44,7 @@ uint64_t AppendBatch(const std::vector<EncodedEvent>& events, uint64_t first_pos
   bh.length = length;
   bh.checksum = 0;
   std::memcpy(base, &bh, sizeof(bh));
-  bh.checksum = BatchChecksum(base, length, prev_checksum);
+  bh.checksum = BatchChecksum(base, sums.data(), sums.size(), prev_checksum);
   std::memcpy(base + 24, &bh.checksum, 8);
   return bh.checksum;
 }
@@ -99,32 +102,41 @@ BatchCheck CheckBatch(const uint8_t* data, uint64_t limit, uint64_t offset,
            " out of bounds";
     return BatchCheck::kInvalid;
   }
-  if (BatchChecksum(data + offset, bh.length, prev_checksum) != bh.checksum) {
-    *why = "batch checksum mismatch";
-    return BatchCheck::kInvalid;
-  }
   uint64_t off = offset + kBatchHeaderSize;
   const uint64_t end = offset + bh.length;
   size_t first_record = record_offsets ? record_offsets->size() : 0;
+  thread_local std::vector<uint32_t> sums;
+  sums.clear();
+  auto invalid = [&]() {
+    if (record_offsets) record_offsets->resize(first_record);
+    return BatchCheck::kInvalid;
+  };
   for (uint32_t i = 0; i < bh.count; ++i) {
     const RecordHeader* rh;
-    if (!CheckRecord(data, end, off, bh.first_position + i, &rh, why)) {
-      if (record_offsets) record_offsets->resize(first_record);
-      return BatchCheck::kInvalid;
-    }
+    if (!CheckRecord(data, end, off, bh.first_position + i, &rh, why)) return invalid();
     if (deep && !VerifyEventBytes(data + off + kRecordHeaderSize, rh->length)) {
       *why = "record at position " + std::to_string(rh->position) +
              " is not a well-formed event table";
-      if (record_offsets) record_offsets->resize(first_record);
-      return BatchCheck::kInvalid;
+      return invalid();
     }
+    sums.push_back(rh->checksum);
     if (record_offsets) record_offsets->push_back(off);
-    off += Align8(kRecordHeaderSize + rh->length);
+    uint64_t next = off + Align8(kRecordHeaderSize + rh->length);
+    for (uint64_t pad = off + kRecordHeaderSize + rh->length; pad < next; ++pad) {
+      if (pad >= end || data[pad] != 0) {  // every byte of a batch is accounted for
+        *why = "non-zero padding after the record at position " + std::to_string(rh->position);
+        return invalid();
+      }
+    }
+    off = next;
   }
   if (off != end) {
     *why = "batch records do not fill its length";
-    if (record_offsets) record_offsets->resize(first_record);
-    return BatchCheck::kInvalid;
+    return invalid();
+  }
+  if (BatchChecksum(data + offset, sums.data(), sums.size(), prev_checksum) != bh.checksum) {
+    *why = "batch checksum mismatch";
+    return invalid();
   }
   info->count = bh.count;
   info->first_position = bh.first_position;

@@ -13,12 +13,12 @@
 namespace opossum::format {
 
 // Bytes one batch of these events takes in a segment.
-uint64_t BatchLength(const std::vector<EncodedEvent>& events);
+uint64_t BatchLength(const Vec<EncodedEvent>& events);
 
 // Appends the framed batch to *out (which must be 8-byte aligned in size) and
 // returns its checksum (the next batch's chain seed). Record offsets
 // (relative to the start of *out) are appended to *record_offsets.
-uint64_t AppendBatch(const std::vector<EncodedEvent>& events, uint64_t first_position,
+uint64_t AppendBatch(const Vec<EncodedEvent>& events, uint64_t first_position,
                      int64_t commit_ns, uint64_t prev_checksum, std::vector<uint8_t>* out,
                      std::vector<uint64_t>* record_offsets);
 

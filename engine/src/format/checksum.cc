@@ -16,9 +16,10 @@ uint32_t RecordChecksum(const uint8_t* record, uint32_t fb_length) {
       XXH3_64bits(record + 8, kRecordHeaderSize - 8 + static_cast<size_t>(fb_length)));
 }
 
-uint64_t BatchChecksum(const uint8_t* batch, uint64_t length, uint64_t prev_checksum) {
-  uint64_t seed = XXH3_64bits(batch, 24) ^ prev_checksum;
-  return XXH3_64bits_withSeed(batch + kBatchHeaderSize, length - kBatchHeaderSize, seed);
+uint64_t BatchChecksum(const uint8_t* header, const uint32_t* record_checksums, size_t count,
+                       uint64_t prev_checksum) {
+  uint64_t seed = XXH3_64bits(header, 24) ^ prev_checksum;
+  return XXH3_64bits_withSeed(record_checksums, count * sizeof(uint32_t), seed);
 }
 
 uint64_t KeyHash(KeyKind kind, std::string_view bytes) {

@@ -13,8 +13,10 @@ uint64_t Hash64(const void* data, size_t size, uint64_t seed = 0);
 // Checksum of a record: bytes [8, 24 + length) of the record.
 uint32_t RecordChecksum(const uint8_t* record, uint32_t fb_length);
 
-// Checksum of a batch (see BatchHeader::checksum).
-uint64_t BatchChecksum(const uint8_t* batch, uint64_t length, uint64_t prev_checksum);
+// Checksum of a batch (see BatchHeader::checksum): over the first 24 bytes
+// of its header, its records' checksums and the previous batch's checksum.
+uint64_t BatchChecksum(const uint8_t* header, const uint32_t* record_checksums, size_t count,
+                       uint64_t prev_checksum);
 
 // Index keys: the kinds are persistent (on-disk format).
 enum class KeyKind : uint64_t { kTag = 1, kType = 2, kId = 3 };

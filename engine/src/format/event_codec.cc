@@ -1,6 +1,7 @@
 #include "format/event_codec.h"
 
 #include <algorithm>
+#include <cstring>
 #include <random>
 
 #include "event_generated.h"
@@ -32,6 +33,14 @@ bool IsValidUtf8(std::string_view s) {
   const auto* p = reinterpret_cast<const unsigned char*>(s.data());
   const auto* end = p + s.size();
   while (p < end) {
+    // Fast path: eight ASCII bytes at a time.
+    while (end - p >= 8) {
+      uint64_t w;
+      std::memcpy(&w, p, 8);
+      if (w & 0x8080808080808080ULL) break;
+      p += 8;
+    }
+    if (p >= end) break;
     unsigned char c = *p;
     if (c < 0x80) {
       ++p;
@@ -77,7 +86,8 @@ Status EncodeEvent(const Event& e, uint32_t max_event_size, size_t index, Encode
                               " bytes (the store's max_event_size is " +
                               std::to_string(max_event_size) + ")");
   }
-  std::vector<std::string_view> tags(e.tags.begin(), e.tags.end());
+  thread_local std::vector<std::string_view> tags;
+  tags.assign(e.tags.begin(), e.tags.end());
   std::sort(tags.begin(), tags.end());
   tags.erase(std::unique(tags.begin(), tags.end()), tags.end());
   if (tags.size() > kMaxTags) {
@@ -104,8 +114,8 @@ Status EncodeEvent(const Event& e, uint32_t max_event_size, size_t index, Encode
   thread_local flatbuffers::FlatBufferBuilder builder(1024);
   builder.Clear();
   auto type_off = builder.CreateString(e.type);
-  std::vector<flatbuffers::Offset<flatbuffers::String>> tag_offs;
-  tag_offs.reserve(tags.size());
+  thread_local std::vector<flatbuffers::Offset<flatbuffers::String>> tag_offs;
+  tag_offs.clear();
   for (std::string_view t : tags) tag_offs.push_back(builder.CreateString(t.data(), t.size()));
   auto tags_off = builder.CreateVector(tag_offs);
   auto data_off = builder.CreateVector(reinterpret_cast<const uint8_t*>(e.data.data()),
@@ -141,7 +151,7 @@ Status EncodeEvent(const Event& e, uint32_t max_event_size, size_t index, Encode
                               " bytes (the store's max_event_size is " +
                               std::to_string(max_event_size) + ")");
   }
-  out->bytes.assign(builder.GetBufferPointer(), builder.GetBufferPointer() + builder.GetSize());
+  out->bytes.Assign(builder.GetBufferPointer(), builder.GetSize());
   out->timestamp_ns = e.timestamp_ns;
   out->type_hash = KeyHash(KeyKind::kType, e.type);
   out->tag_hashes.clear();

@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "base/alloc.h"
 #include "opossum/event.h"
 #include "opossum/status.h"
 
@@ -21,10 +22,10 @@ constexpr uint32_t kMaxEventSizeLimit = 256u << 20;
 
 // An event checked and encoded, ready to be framed into a batch.
 struct EncodedEvent {
-  std::vector<uint8_t> bytes;  // a finished FlatBuffers opossum.fb.Event
+  Buffer bytes;  // a finished FlatBuffers opossum.fb.Event
   std::optional<int64_t> timestamp_ns;
   uint64_t type_hash = 0;
-  std::vector<uint64_t> tag_hashes;  // of the sorted, distinct tags
+  Vec<uint64_t> tag_hashes;  // of the sorted, distinct tags
   std::optional<Uuid> id;
 };
 

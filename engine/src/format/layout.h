@@ -39,9 +39,11 @@ struct BatchHeader {
   uint32_t count;           // events in the batch (>= 1)
   uint64_t first_position;  // position of its first event
   uint64_t length;          // bytes of header + records, a multiple of 8
-  // XXH3-64 of the records, seeded with XXH3-64(bytes [0,24)) XOR the
-  // previous batch's checksum (0 before the first batch of the store). The
-  // chain makes stale bytes from an earlier life of a file never valid.
+  // XXH3-64 of the records' checksums (an array of little-endian uint32,
+  // in record order), seeded with XXH3-64(bytes [0,24)) XOR the previous
+  // batch's checksum (0 before the first batch of the store). Each record's
+  // own checksum covers its bytes; the chain makes stale bytes from an
+  // earlier life of a file never valid.
   uint64_t checksum;
 };
 static_assert(sizeof(BatchHeader) == kBatchHeaderSize);

@@ -110,7 +110,7 @@ Status KeyIndex::Open(const fs::path& dir, bool writable, uint64_t generation) {
   writable_ = writable;
   fs::path ppath = dir / "postings";
   bool existed = fs::exists(ppath);
-  Status s = postings_.Open(ppath, writable, true, 1 << 20, uint64_t{1} << 40);
+  Status s = postings_.Open(ppath, writable, true, 1 << 20);
   if (!s.ok()) return s;
   auto* ph = reinterpret_cast<PostingsHeader*>(postings_.data());
   if (!existed || (writable && ph->magic == 0)) {
@@ -301,6 +301,29 @@ Status KeyIndex::Insert(uint64_t hash, format::KeyKind kind, uint64_t position, 
   return Status::Ok();
 }
 
+Status KeyIndex::InsertAll(const std::vector<Entry>& entries, bool* grown) {
+  constexpr size_t kSlotAhead = 16, kBlockAhead = 8;
+  const size_t n = entries.size();
+  for (size_t i = 0; i < n; ++i) {
+    const Table* t = table_.load(std::memory_order_relaxed);
+    const uint64_t mask = t->capacity - 1;
+    if (i + kSlotAhead < n) {
+      __builtin_prefetch(&t->slots()[entries[i + kSlotAhead].hash & mask], 1);
+    }
+    if (i + kBlockAhead < n) {
+      const KeySlot& slot = t->slots()[entries[i + kBlockAhead].hash & mask];
+      if (slot.hash == entries[i + kBlockAhead].hash) {
+        const uint8_t* b = postings_.data() + slot.last_block;
+        __builtin_prefetch(b, 1);
+        __builtin_prefetch(b + 64, 1);
+      }
+    }
+    Status s = Insert(entries[i].hash, entries[i].kind, entries[i].position, grown);
+    if (!s.ok()) return s;
+  }
+  return Status::Ok();
+}
+
 void KeyIndex::ForEachKey(const std::function<void(uint64_t, uint8_t, const KeySlot*)>& fn) const {
   const Table* t = table_.load(std::memory_order_acquire);
   const KeySlot* slots = t->slots();
@@ -327,6 +350,7 @@ Status KeyIndex::Sync() const {
 
 const PostingBlock* PostingCursor::Block(uint64_t off) {
   if (!index_->BlockInBounds(off)) return nullptr;
+  base_ = index_->postings();  // the file may have been mapped again, larger
   return BlockAt(base_, off);
 }
 

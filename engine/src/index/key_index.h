@@ -121,6 +121,16 @@ class KeyIndex {
   // Sets *grown when the table was replaced (the store publishes the new
   // generation).
   Status Insert(uint64_t hash, format::KeyKind kind, uint64_t position, bool* grown);
+  struct Entry {
+    uint64_t hash;
+    format::KeyKind kind;
+    uint64_t position;
+  };
+  // Insert for many entries (in ascending position order per key), with the
+  // table slots and posting blocks prefetched ahead: a group's keys are
+  // spread over the whole table, so this hides most cache misses.
+  Status InsertAll(const std::vector<Entry>& entries, bool* grown);
+
   // Grows the table, before a group's bytes are written, so that `new_keys`
   // more keys fit. (A posting block that cannot be allocated later only
   // leaves the index behind the head; readers scan that tail.)

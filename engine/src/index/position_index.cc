@@ -7,7 +7,7 @@ namespace opossum::index {
 Status PositionIndex::Open(const std::filesystem::path& path, bool writable) {
   writable_ = writable;
   bool existed = std::filesystem::exists(path);
-  Status s = map_.Open(path, writable, /*create=*/true, 1 << 20, uint64_t{1} << 40);
+  Status s = map_.Open(path, writable, /*create=*/true, 1 << 20);
   if (!s.ok()) return s;
   uint64_t magic;
   std::memcpy(&magic, map_.data(), 8);

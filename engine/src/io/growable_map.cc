@@ -1,10 +1,16 @@
 #include "io/growable_map.h"
 
+#include <algorithm>
+
 namespace opossum::io {
 
+namespace {
+constexpr uint64_t kMinReserve = uint64_t{1} << 30;  // address space only
+}
+
 Status GrowableMap::Open(const std::filesystem::path& path, bool writable, bool create,
-                         uint64_t initial_size, uint64_t reserve) {
-  reserve_ = reserve;
+                         uint64_t initial_size) {
+  writable_ = writable;
   File::Mode mode = !writable ? File::Mode::kReadOnly
                               : (create ? File::Mode::kCreate : File::Mode::kReadWrite);
   Status s = File::Open(path, mode, &file_);
@@ -15,33 +21,57 @@ Status GrowableMap::Open(const std::filesystem::path& path, bool writable, bool 
     if (!(s = file_.Allocate(0, initial_size)).ok()) return s;
     size = initial_size;
   }
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!(s = MapAtLeast(size)).ok()) return s;
   size_.store(size, std::memory_order_release);
-  return Mapping::Map(path, reserve_, writable, &map_);
+  return Status::Ok();
+}
+
+Status GrowableMap::MapAtLeast(uint64_t size) {
+  if (size <= reserve_ && !maps_.empty()) return Status::Ok();
+  uint64_t reserve = std::max(kMinReserve, reserve_ * 4);
+  while (reserve < size * 2) reserve *= 2;
+  auto map = std::make_unique<Mapping>();
+  Status s = Mapping::Map(file_.path(), reserve, writable_, map.get());
+  if (!s.ok()) return s;
+  data_.store(map->mutable_data(), std::memory_order_release);
+  maps_.push_back(std::move(map));
+  reserve_ = reserve;
+  return Status::Ok();
 }
 
 Status GrowableMap::RefreshSize() {
   uint64_t size = 0;
   Status s = file_.Size(&size);
-  if (s.ok()) size_.store(size, std::memory_order_release);
-  return s;
+  if (!s.ok()) return s;
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!(s = MapAtLeast(size)).ok()) return s;
+  size_.store(size, std::memory_order_release);
+  return Status::Ok();
 }
 
 Status GrowableMap::EnsureSize(uint64_t needed) {
   if (needed <= size()) return Status::Ok();
   Status s = RefreshSize();
   if (!s.ok() || needed <= size()) return s;
-  if (needed > reserve_) {
-    return Status::NotSupported(file_.path().string() + " would grow past its reserved " +
-                                std::to_string(reserve_) + " bytes");
-  }
   // Grow by at least half again (and 1 MiB), so growth is rare.
   uint64_t target = std::max(needed, size() + size() / 2);
   target = std::max<uint64_t>(target, 1 << 20);
   target = (target + 4095) & ~uint64_t{4095};
-  target = std::min(target, reserve_);
   if (!(s = file_.Allocate(0, target)).ok()) return s;
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!(s = MapAtLeast(target)).ok()) return s;
   size_.store(target, std::memory_order_release);
   return Status::Ok();
+}
+
+Status GrowableMap::Sync() const {
+  const Mapping* m;
+  {
+    std::lock_guard<std::mutex> lock(const_cast<std::mutex&>(mu_));
+    m = maps_.back().get();
+  }
+  return m->Sync(0, size());
 }
 
 }  // namespace opossum::io

@@ -432,27 +432,26 @@ void StoreCore::CommitGroup(std::vector<Pending*>& group) {
   uint64_t p = state_.head + 1;
   for (uint64_t loc : locations) positions_->Set(p++, loc);
   if (keys_->indexed_through() == state_.head) {
-    Status is;
+    thread_local std::vector<index::KeyIndex::Entry> entries;
+    entries.clear();
     for (Pending* g : accepted) {
-      for (size_t i = 0; is.ok() && i < g->events.size(); ++i) {
+      for (size_t i = 0; i < g->events.size(); ++i) {
         const format::EncodedEvent& e = g->events[i];
         uint64_t pos = g->first_position + i;
-        is = keys_->Insert(e.type_hash, format::KeyKind::kType, pos, &grown);
-        for (size_t t = 0; is.ok() && t < e.tag_hashes.size(); ++t) {
-          is = keys_->Insert(e.tag_hashes[t], format::KeyKind::kTag, pos, &grown);
-        }
-        if (is.ok() && e.id) {
-          is = keys_->Insert(format::KeyHash(format::KeyKind::kId,
+        entries.push_back({e.type_hash, format::KeyKind::kType, pos});
+        for (uint64_t h : e.tag_hashes) entries.push_back({h, format::KeyKind::kTag, pos});
+        if (e.id) {
+          entries.push_back({format::KeyHash(format::KeyKind::kId,
                                              std::string_view(reinterpret_cast<const char*>(
                                                                   e.id->bytes.data()),
                                                               16)),
-                             format::KeyKind::kId, pos, &grown);
+                             format::KeyKind::kId, pos});
         }
-        if (is.ok()) keys_->SetIndexedThrough(pos);
       }
     }
     // A failure here (disk full) only leaves the index behind the head:
     // readers scan the rest, and the next writer catches up.
+    if (keys_->InsertAll(entries, &grown).ok()) keys_->SetIndexedThrough(next - 1);
   }
   if (grown) ledger_.SetKeysGeneration(keys_->generation());
   state_.head = next - 1;

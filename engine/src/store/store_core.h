@@ -65,7 +65,7 @@ class StoreCore {
  private:
   // One Append call waiting in the group commit queue.
   struct Pending {
-    std::vector<format::EncodedEvent> events;
+    Vec<format::EncodedEvent> events;
     const AppendCondition* condition = nullptr;
     bool all_ids = false;
     uint64_t bytes = 0;
