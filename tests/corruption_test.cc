@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cinttypes>
 #include <cstdint>
@@ -38,7 +39,6 @@
 #include <memory>
 #include <optional>
 #include <random>
-#include <regex>
 #include <set>
 #include <sstream>
 #include <string>
@@ -117,10 +117,18 @@ bool Contains(const std::string& haystack, const std::string& needle) {
   return haystack.find(needle) != std::string::npos;
 }
 
-// "offset 123", "offset=123", "byte 123", "at 123", "@123".
+// "offset 123", "offset=123", "byte 123", "at 123", "@123" (any case).
 bool NamesOffset(const std::string& msg) {
-  static const std::regex re(R"((offset|byte|at|@)\s*[:=]?\s*\d+)", std::regex::icase);
-  return std::regex_search(msg, re);
+  std::string lower = msg;
+  for (char& ch : lower) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  for (const char* word : {"offset", "byte", "at", "@"}) {
+    for (size_t i = lower.find(word); i != std::string::npos; i = lower.find(word, i + 1)) {
+      size_t j = i + std::strlen(word);
+      while (j < lower.size() && (lower[j] == ' ' || lower[j] == ':' || lower[j] == '=')) ++j;
+      if (j < lower.size() && std::isdigit(static_cast<unsigned char>(lower[j]))) return true;
+    }
+  }
+  return false;
 }
 
 // ---------------------------------------------------------------------------
