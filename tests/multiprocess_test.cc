@@ -72,11 +72,11 @@ std::string ChildExitName(int code) {
 
 // Forks a child that runs `body` and leaves with its result through _exit
 // (no destructors, no atexit handlers, no flushing of the parent's buffers).
-pid_t Spawn(const std::function<int()>& body) {
+pid_t Spawn(const std::function<int()>& body, unsigned alarm_seconds = 30) {
   std::fflush(nullptr);
   pid_t pid = ::fork();
   if (pid == 0) {
-    ::alarm(30);  // a hung child dies instead of hanging the test
+    ::alarm(alarm_seconds);  // a hung child dies (SIGALRM) instead of hanging the test
     int code = body();
     ::_exit(code);
   }
@@ -213,18 +213,28 @@ std::string CheckSnapshot(const Reader& snap) {
 // "counter", append a batch carrying value + 1 with the condition {counter,
 // after = that position}, retry on conflict. Each also makes decisions on its
 // own tag, which nobody contests. The parent watches through a read-only
-// handle while they run.
+// handle while they run (opened after the children have opened theirs, and
+// before they start: see ReadOnlyOpenFirstDoesNotBlockAWriter for the other
+// order).
 TEST(MultiProcessAppend, CounterAcrossProcessesLosesNoUpdate) {
   constexpr int kChildren = 4;
-  constexpr uint64_t kIncrements = 15;
+  constexpr uint64_t kIncrements = 25;
   TempDir dir;
   CreateStore(dir);
+  int opened[2], go[2];
+  ASSERT_EQ(::pipe(opened), 0);
+  ASSERT_EQ(::pipe(go), 0);
 
   std::vector<pid_t> pids;
   for (int c = 0; c < kChildren; ++c) {
-    pids.push_back(Spawn([&dir, c]() -> int {
+    pids.push_back(Spawn([&dir, &opened, &go, c]() -> int {
+      ::close(opened[0]);
+      ::close(go[1]);
       std::unique_ptr<Store> store;
       if (!OpenStore(dir, &store).ok()) return kOpenFailed;
+      char byte = 'o';
+      if (::write(opened[1], &byte, 1) != 1) return kPipeFailed;
+      if (::read(go[0], &byte, 1) != 0) return kPipeFailed;  // EOF: the parent says go
       const std::string proc = "proc:" + std::to_string(c);
       const std::string own = "own:" + std::to_string(c);
       uint64_t own_last = 0;
@@ -266,6 +276,15 @@ TEST(MultiProcessAppend, CounterAcrossProcessesLosesNoUpdate) {
     ASSERT_GT(pids.back(), 0) << "fork failed";
   }
 
+  ::close(opened[1]);
+  ::close(go[0]);
+  // Wait until every child has the store open (or has died).
+  for (int c = 0; c < kChildren; ++c) {
+    char byte = 0;
+    if (::read(opened[0], &byte, 1) != 1) break;
+  }
+  ::close(opened[0]);
+
   // Watch while the children run: every snapshot whole, heads never falling.
   std::vector<std::string> watch_problems;
   uint64_t snapshots = 0;
@@ -273,6 +292,7 @@ TEST(MultiProcessAppend, CounterAcrossProcessesLosesNoUpdate) {
     std::unique_ptr<Store> watcher;
     Status s = OpenStore(dir, &watcher, /*read_only=*/true);
     EXPECT_TRUE(s.ok()) << s.ToString();
+    ::close(go[1]);  // the children start
     uint64_t previous = 0;
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
     while (watcher && std::chrono::steady_clock::now() < deadline) {
@@ -439,6 +459,66 @@ TEST(MultiProcessVisibility, HeadReadsAndConditionsSeeTheOtherProcess) {
   for (const EventView& v : all) order.push_back(BatchTagOf(v));
   EXPECT_EQ(order, (std::vector<std::string>{"batch:b-1", "batch:b-1", "batch:b-1",
                                               "batch:a-fresh", "batch:b-2"}));
+}
+
+// A read-only handle opened while no other process has the store open must
+// not keep a writer in another process from opening it ("readers take no
+// lock"), and must see that writer's appends.
+TEST(MultiProcessVisibility, ReadOnlyOpenFirstDoesNotBlockAWriter) {
+  TempDir dir;
+  CreateStore(dir);
+  int r_to_w[2], w_to_r[2];
+  ASSERT_EQ(::pipe(r_to_w), 0);
+  ASSERT_EQ(::pipe(w_to_r), 0);
+
+  pid_t reader = Spawn(
+      [&]() -> int {
+        ::close(r_to_w[0]);
+        ::close(w_to_r[1]);
+        std::unique_ptr<Store> store;
+        if (!OpenStore(dir, &store, /*read_only=*/true).ok()) return kOpenFailed;
+        if (store->Head() != 0) return kUnexpectedPosition;
+        if (!Send(r_to_w[1], 1)) return kPipeFailed;  // the read-only handle is open
+        uint64_t last = 0;
+        if (!Receive(w_to_r[0], &last)) return kPipeFailed;  // the writer appended
+        if (store->Head() != last) return kHeadDoesNotSeeOtherProcess;
+        std::vector<EventView> all;
+        if (!store->Read(Query::All(), {}, &all).ok()) return kReadFailed;
+        if (all.size() != last) return kReadDoesNotSeeOtherProcess;
+        return kChildOk;
+      },
+      10);
+  ASSERT_GT(reader, 0);
+  pid_t writer = Spawn(
+      [&]() -> int {
+        ::close(r_to_w[1]);
+        ::close(w_to_r[0]);
+        uint64_t msg = 0;
+        if (!Receive(r_to_w[0], &msg)) return kPipeFailed;
+        std::unique_ptr<Store> store;
+        if (!OpenStore(dir, &store).ok()) return kOpenFailed;
+        uint64_t last = 0;
+        if (!store->Append(std::span<const Event>(MakeBatch("w", 2, 0, {"w"})), std::nullopt,
+                           &last)
+                 .ok()) {
+          return kAppendFailed;
+        }
+        if (last != 2) return kUnexpectedPosition;
+        if (!Send(w_to_r[1], last)) return kPipeFailed;
+        return kChildOk;
+      },
+      5);
+  ASSERT_GT(writer, 0);
+  for (int fd : {r_to_w[0], r_to_w[1], w_to_r[0], w_to_r[1]}) ::close(fd);
+  EXPECT_EQ(WaitChild(writer), "")
+      << "the writer (killed by signal 14 = SIGALRM means it hung for 5 s, e.g. in "
+         "Store::Open behind the read-only handle's lock)";
+  EXPECT_EQ(WaitChild(reader), "") << "the read-only reader";
+
+  std::unique_ptr<Store> store;
+  Status s = OpenStore(dir, &store);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_EQ(store->Head(), 2u);
 }
 
 // Children open a store that does not exist yet, all at once, then race to
