@@ -156,7 +156,7 @@ class Problems {
 TEST(ConcurrencyAppend, ContestedRoundsHaveExactlyOneWinnerDisjointAllSucceed) {
   const uint64_t seed = TestSeed();
   constexpr int kThreads = 16;
-  constexpr int kRounds = 25;
+  constexpr int kRounds = 40;
   TempDir dir;
   auto store = MustOpen(dir);
   ASSERT_NE(store, nullptr);
@@ -256,7 +256,7 @@ TEST(ConcurrencyAppend, ContestedRoundsHaveExactlyOneWinnerDisjointAllSucceed) {
 // may win, and the losers name the winner's event.
 TEST(ConcurrencyAppend, SimultaneousFirstWritesOfATagHaveOneWinner) {
   constexpr int kThreads = 32;
-  constexpr int kRounds = 20;
+  constexpr int kRounds = 30;
   TempDir dir;
   auto store = MustOpen(dir);
   ASSERT_NE(store, nullptr);
@@ -302,6 +302,52 @@ TEST(ConcurrencyAppend, SimultaneousFirstWritesOfATagHaveOneWinner) {
     std::vector<EventView> tagged;
     ASSERT_TRUE(store->Read(Query::ForTags({"unique:" + std::to_string(r)}), {}, &tagged).ok());
     EXPECT_EQ(tagged.size(), 1u);
+  }
+  ExpectGaplessAndContiguous(*store, committed);
+}
+
+// All threads append the same batch of ids at once (so that copies may land
+// in one group commit): it is written once, and every thread gets its last
+// position.
+TEST(ConcurrencyAppend, SameIdsFromManyThreadsAreWrittenOnce) {
+  constexpr int kThreads = 16;
+  constexpr int kRounds = 20;
+  TempDir dir;
+  auto store = MustOpen(dir);
+  ASSERT_NE(store, nullptr);
+  std::vector<std::vector<Event>> batches;
+  for (int r = 0; r < kRounds; ++r) {
+    auto batch = MakeBatch("same-" + std::to_string(r), 1 + r % 3, {"same"});
+    for (Event& e : batch) e.id = Uuid::Random();
+    batches.push_back(std::move(batch));
+  }
+  std::vector<std::vector<Status>> results(kThreads, std::vector<Status>(kRounds));
+  std::vector<std::vector<uint64_t>> lasts(kThreads, std::vector<uint64_t>(kRounds, 0));
+  std::barrier sync(kThreads);
+  auto worker = [&](int t) {
+    for (int r = 0; r < kRounds; ++r) {
+      sync.arrive_and_wait();
+      // Half the threads also carry a condition that fails once a copy exists.
+      std::optional<AppendCondition> cond;
+      if (t % 2) cond = AppendCondition{Query::ForTags({std::string(kBatchPrefix) + "same-" +
+                                                        std::to_string(r)}),
+                                        std::nullopt};
+      results[t][r] = store->Append(std::span<const Event>(batches[r]), cond, &lasts[t][r]);
+    }
+  };
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) threads.emplace_back(worker, t);
+  for (auto& th : threads) th.join();
+
+  std::vector<Committed> committed;
+  for (int r = 0; r < kRounds; ++r) {
+    SCOPED_TRACE("round " + std::to_string(r));
+    for (int t = 0; t < kThreads; ++t) {
+      EXPECT_TRUE(results[t][r].ok()) << "thread " << t << ": " << results[t][r].ToString();
+      EXPECT_EQ(lasts[t][r], lasts[0][r]) << "thread " << t;
+    }
+    committed.push_back({std::string(kBatchPrefix) + "same-" + std::to_string(r),
+                         batches[r].size(), lasts[0][r]});
   }
   ExpectGaplessAndContiguous(*store, committed);
 }
@@ -396,7 +442,7 @@ TEST(ConcurrencyAppend, UnsynchronizedCounterLosesNoUpdate) {
 TEST(ConcurrencyRead, SnapshotsNeverSeePartOfABatchOrBeyondTheirHead) {
   const uint64_t seed = TestSeed();
   constexpr int kWriters = 8;
-  constexpr int kBatchesPerWriter = 40;
+  constexpr int kBatchesPerWriter = 60;
   constexpr int kReaders = 3;
   TempDir dir;
   auto store = MustOpen(dir);
