@@ -51,7 +51,7 @@ uint64_t AppendBatch(const Vec<EncodedEvent>& events, uint64_t first_position,
 
 bool CheckRecord(const uint8_t* data, uint64_t limit, uint64_t offset, uint64_t position,
                  const RecordHeader** header, std::string* why) {
-  if (offset % kAlign != 0 || offset + kRecordHeaderSize > limit) {
+  if (offset % kAlign != 0 || offset > limit || limit - offset < kRecordHeaderSize) {
     *why = "record offset out of bounds";
     return false;
   }
@@ -76,7 +76,7 @@ bool CheckRecord(const uint8_t* data, uint64_t limit, uint64_t offset, uint64_t 
 BatchCheck CheckBatch(const uint8_t* data, uint64_t limit, uint64_t offset,
                       uint64_t expected_first, uint64_t prev_checksum, bool deep, BatchInfo* info,
                       std::vector<uint64_t>* record_offsets, std::string* why) {
-  if (offset + kBatchHeaderSize > limit) {
+  if (offset > limit || limit - offset < kBatchHeaderSize) {
     *why = "no room for a batch header";
     return BatchCheck::kEmpty;
   }

@@ -21,7 +21,9 @@ struct KeysHeader {
   uint64_t capacity;
   uint64_t count;
   uint64_t generation;
-  uint64_t reserved1[3];
+  uint64_t sealed;          // 1: seal_checksum covers the slots (set at a clean close)
+  uint64_t seal_checksum;   // XXH3-64 of the slots
+  uint64_t reserved1;
 };
 static_assert(sizeof(KeysHeader) == kIndexHeaderSize);
 
@@ -44,6 +46,13 @@ const PostingBlock* BlockAt(const uint8_t* base, uint64_t off) {
 }
 const uint64_t* BlockPositions(const PostingBlock* b) {
   return reinterpret_cast<const uint64_t*>(b + 1);
+}
+uint64_t MakeEntry(uint64_t position, uint64_t key) {
+  return position | (uint64_t{Check16(position, key)} << 48);
+}
+uint64_t SlotMeta(uint64_t count, uint64_t hash, uint64_t first_block, uint8_t kind) {
+  uint64_t check = Check16(hash ^ kind, first_block);
+  return count | (check << 40) | (uint64_t{kind} << 56);
 }
 uint32_t BlockCount(const PostingBlock* b) {
   return A(const_cast<uint32_t&>(b->count)).load(std::memory_order_acquire);
@@ -163,30 +172,55 @@ Status KeyIndex::Refresh(uint64_t generation) {
   return postings_.RefreshSize();
 }
 
-const KeySlot* KeyIndex::Find(uint64_t hash) const {
+bool KeyIndex::SlotIntact(const KeySlot* slot) {
+  uint64_t meta = std::atomic_ref<const uint64_t>(const_cast<uint64_t&>(slot->meta))
+                      .load(std::memory_order_acquire);
+  uint8_t kind = static_cast<uint8_t>(meta >> 56);
+  return ((meta >> 40) & 0xffff) == Check16(slot->hash ^ kind, slot->first_block) && kind >= 1 &&
+         kind <= 3;
+}
+
+const KeySlot* KeyIndex::Find(uint64_t hash, bool* damaged) const {
   const Table* t = table_.load(std::memory_order_acquire);
   const uint64_t mask = t->capacity - 1;
   const KeySlot* slots = t->slots();
   for (uint64_t i = hash & mask, probes = 0; probes < t->capacity; i = (i + 1) & mask, ++probes) {
     uint64_t h = A(const_cast<uint64_t&>(slots[i].hash)).load(std::memory_order_acquire);
-    if (h == hash) return &slots[i];
     if (h == 0) return nullptr;
+    // Every slot on the probe path is checked: a damaged one may be the key.
+    if (!SlotIntact(&slots[i])) {
+      *damaged = true;
+      return nullptr;
+    }
+    if (h == hash) return &slots[i];
   }
   return nullptr;
 }
 
-bool KeyIndex::BlockInBounds(uint64_t off) const {
+bool KeyIndex::BlockInBounds(uint64_t off, uint64_t key) const {
   auto ok = [&](uint64_t size) {
-    if (off < kIndexHeaderSize || off % 8 != 0 || off + sizeof(PostingBlock) > size) return false;
+    if (off < kIndexHeaderSize || off % 8 != 0 || off > size ||
+        size - off < sizeof(PostingBlock)) {
+      return false;
+    }
     const PostingBlock* b = BlockAt(postings_.data(), off);
     uint32_t cap = b->capacity;
-    return cap >= 1 && cap <= kMaxBlockCapacity && off + BlockBytes(cap) <= size &&
-           BlockCount(b) <= cap && b->prev < off;
+    return cap >= kFirstBlockCapacity && cap <= kMaxBlockCapacity && (cap & (cap - 1)) == 0 &&
+           size - off >= BlockBytes(cap) && BlockCount(b) <= cap && b->prev < off &&
+           b->owner == Check16(key, off);
   };
   if (ok(postings_.size())) return true;
   // Another process may have grown the file since this one looked.
   const_cast<io::GrowableMap&>(postings_).RefreshSize();
   return ok(postings_.size());
+}
+
+bool KeyIndex::HeaderPlausible(uint64_t head) const {
+  auto* ph = reinterpret_cast<const PostingsHeader*>(postings_.data());
+  uint64_t end = A(const_cast<uint64_t&>(ph->alloc_end)).load();
+  return ph->magic == kPostingsMagic && ph->version == kIndexVersion &&
+         end >= kIndexHeaderSize && end <= postings_.size() && end % 8 == 0 &&
+         indexed_through() <= head;
 }
 
 uint64_t KeyIndex::indexed_through() const {
@@ -199,16 +233,19 @@ void KeyIndex::SetIndexedThrough(uint64_t position) {
   A(ph->indexed_through).store(position, std::memory_order_release);
 }
 
-Status KeyIndex::AllocBlock(uint32_t capacity, uint64_t prev, uint64_t first_position,
-                            uint64_t* off) {
+Status KeyIndex::AllocBlock(uint32_t capacity, uint64_t prev, uint64_t before, uint64_t key,
+                            uint64_t first_position, uint64_t* off) {
   auto* ph = reinterpret_cast<PostingsHeader*>(postings_.data());
   uint64_t at = A(ph->alloc_end).load(std::memory_order_relaxed);
   Status s = postings_.EnsureSize(at + BlockBytes(capacity));
   if (!s.ok()) return s;
+  ph = reinterpret_cast<PostingsHeader*>(postings_.data());
   auto* b = reinterpret_cast<PostingBlock*>(postings_.data() + at);
   b->prev = prev;
-  b->capacity = capacity;
-  reinterpret_cast<uint64_t*>(b + 1)[0] = first_position;
+  b->before = before;
+  b->capacity = static_cast<uint16_t>(capacity);
+  b->owner = Check16(key, at);
+  reinterpret_cast<uint64_t*>(b + 1)[0] = MakeEntry(first_position, key);
   A(b->count).store(1, std::memory_order_release);
   // Allocated before it is linked: a writer that dies in between leaks the
   // block but never hands it out twice.
@@ -269,12 +306,13 @@ Status KeyIndex::Insert(uint64_t hash, format::KeyKind kind, uint64_t position, 
         return Insert(hash, kind, position, grown);
       }
       uint64_t off;
-      Status s = AllocBlock(kFirstBlockCapacity, 0, position, &off);
+      Status s = AllocBlock(kFirstBlockCapacity, 0, 0, hash, position, &off);
       if (!s.ok()) return s;
       KeySlot& slot = slots[i];
       slot.first_block = off;
       A(slot.last_block).store(off, std::memory_order_relaxed);
-      A(slot.meta).store(1 | (static_cast<uint64_t>(kind) << 56), std::memory_order_relaxed);
+      A(slot.meta).store(SlotMeta(1, hash, off, static_cast<uint8_t>(kind)),
+                         std::memory_order_relaxed);
       A(slot.hash).store(hash, std::memory_order_release);
       t->header()->count++;
       return Status::Ok();
@@ -285,19 +323,28 @@ Status KeyIndex::Insert(uint64_t hash, format::KeyKind kind, uint64_t position, 
   uint64_t last = slot.last_block;
   auto* b = reinterpret_cast<PostingBlock*>(postings_.data() + last);
   uint32_t n = b->count;
-  uint64_t* pos = reinterpret_cast<uint64_t*>(b + 1);
-  if (n > 0 && pos[n - 1] >= position) return Status::Ok();  // already indexed
+  uint64_t* entries = reinterpret_cast<uint64_t*>(b + 1);
+  uint64_t meta = slot.meta;
+  if (n > 0 && (entries[n - 1] & kPositionMask) >= position) {
+    // Already indexed (a re-index after a crash): repair the count a writer
+    // that died between the two stores may have left behind.
+    uint64_t count = b->before + n;
+    if ((meta & kCountMask) != count) {
+      A(slot.meta).store((meta & ~kCountMask) | count, std::memory_order_release);
+    }
+    return Status::Ok();
+  }
   if (n < b->capacity) {
-    pos[n] = position;
+    entries[n] = MakeEntry(position, hash);
     A(b->count).store(n + 1, std::memory_order_release);
   } else {
     uint64_t off;
-    uint32_t cap = std::min<uint32_t>(b->capacity * 2, kMaxBlockCapacity);
-    Status s = AllocBlock(cap, last, position, &off);
+    uint32_t cap = std::min<uint32_t>(b->capacity * 2u, kMaxBlockCapacity);
+    Status s = AllocBlock(cap, last, b->before + n, hash, position, &off);
     if (!s.ok()) return s;
     A(slot.last_block).store(off, std::memory_order_release);
   }
-  A(slot.meta).store(slot.meta + 1, std::memory_order_release);
+  A(slot.meta).store((meta & ~kCountMask) | ((meta & kCountMask) + 1), std::memory_order_release);
   return Status::Ok();
 }
 
@@ -341,6 +388,29 @@ uint64_t KeyIndex::CountKind(format::KeyKind kind) const {
   return n;
 }
 
+void KeyIndex::Seal() {
+  Table* t = table_.load(std::memory_order_acquire);
+  t->header()->seal_checksum =
+      format::Hash64(t->slots(), t->capacity * sizeof(KeySlot), t->generation);
+  t->header()->sealed = 1;
+}
+
+Status KeyIndex::CheckSealAndUnseal(bool unseal) {
+  Table* t = table_.load(std::memory_order_acquire);
+  if (t->header()->sealed == 1) {
+    uint64_t sum = format::Hash64(t->slots(), t->capacity * sizeof(KeySlot), t->generation);
+    if (sum != t->header()->seal_checksum) {
+      return Status::Corruption((dir_ / "keys").string() +
+                                ": the key table does not match the checksum written when the "
+                                "store was closed (offset 48)");
+    }
+  } else if (t->header()->sealed != 0) {
+    return Status::Corruption((dir_ / "keys").string() + ": bad seal flag at offset 40");
+  }
+  if (unseal) t->header()->sealed = 0;
+  return Status::Ok();
+}
+
 Status KeyIndex::Sync() const {
   Status s = postings_.Sync();
   if (!s.ok()) return s;
@@ -349,18 +419,44 @@ Status KeyIndex::Sync() const {
 }
 
 const PostingBlock* PostingCursor::Block(uint64_t off) {
-  if (!index_->BlockInBounds(off)) return nullptr;
+  if (!index_->BlockInBounds(off, key_)) return nullptr;
   base_ = index_->postings();  // the file may have been mapped again, larger
   return BlockAt(base_, off);
 }
+
+bool PostingCursor::Entry(const PostingBlock* b, uint32_t i, uint64_t* position) {
+  uint64_t e = BlockPositions(b)[i];
+  uint64_t p = e & kPositionMask;
+  if (p == 0 || (e >> 48) != Check16(p, key_)) return false;
+  *position = p;
+  return true;
+}
+
+namespace {
+// A block that is not the last of its list is full, and the one before it
+// accounts for exactly the entries it says come before.
+bool ChainStep(const PostingBlock* later, const PostingBlock* earlier) {
+  return BlockCount(earlier) == earlier->capacity &&
+         earlier->before + earlier->capacity == later->before;
+}
+}  // namespace
 
 PostingCursor::PostingCursor(const KeyIndex* index, const KeySlot* slot, uint64_t lo, uint64_t hi,
                              bool backwards)
     : index_(index), base_(index->postings()), lo_(lo), hi_(hi), backwards_(backwards) {
   if (lo > hi) return;
+  key_ = slot->hash;
+  // The count first: the writer raises a block's count before the slot's.
+  uint64_t count = KeyIndex::Count(slot);
   uint64_t off = A(const_cast<uint64_t&>(slot->last_block)).load(std::memory_order_acquire);
   const PostingBlock* b = Block(off);
   if (b == nullptr) {
+    Fail();
+    return;
+  }
+  // The block can hold more than the count read before it (writes since),
+  // never less.
+  if (b->before + BlockCount(b) < count) {
     Fail();
     return;
   }
@@ -373,20 +469,39 @@ PostingCursor::PostingCursor(const KeyIndex* index, const KeySlot* slot, uint64_
   // Forwards: collect the chain back to the block holding `lo`.
   while (true) {
     blocks_.push_back(off);
-    if (b->prev == 0 || BlockCount(b) == 0 || BlockPositions(b)[0] <= lo) break;
-    off = b->prev;
-    if ((b = Block(off)) == nullptr || blocks_.size() > (uint64_t{1} << 32)) {
+    uint64_t first = 0;
+    if (BlockCount(b) > 0 && !Entry(b, 0, &first)) {
       Fail();
       return;
     }
+    if (b->prev == 0 || BlockCount(b) == 0 || first <= lo) break;
+    const PostingBlock* later = b;
+    off = b->prev;
+    if ((b = Block(off)) == nullptr || !ChainStep(later, b)) {
+      Fail();
+      return;
+    }
+  }
+  if (b->prev == 0 && b->before != 0) {
+    Fail();
+    return;
   }
   std::reverse(blocks_.begin(), blocks_.end());
   block_idx_ = 0;
   block_ = blocks_[0];
   b = BlockAt(base_, block_);
   n_ = BlockCount(b);
-  const uint64_t* p = BlockPositions(b);
-  i_ = static_cast<uint32_t>(std::lower_bound(p, p + n_, lo) - p);
+  // Skip to the first entry >= lo, checking each one skipped: a damaged
+  // entry must not hide among them.
+  for (i_ = 0; i_ < n_; ++i_) {
+    uint64_t p;
+    if (!Entry(b, i_, &p) || p <= last_) {
+      Fail();
+      return;
+    }
+    if (p >= lo) break;
+    last_ = p;
+  }
 }
 
 uint64_t PostingCursor::Next() {
@@ -396,16 +511,18 @@ uint64_t PostingCursor::Next() {
       if (i_ == 0) {
         const PostingBlock* b = BlockAt(base_, block_);
         if (b->prev == 0) {
+          if (b->before != 0) return Fail();
           block_ = 0;
           return 0;
         }
         block_ = b->prev;
         const PostingBlock* prev = Block(block_);
-        if (prev == nullptr) return Fail();
+        if (prev == nullptr || !ChainStep(b, prev)) return Fail();
         i_ = BlockCount(prev);
         continue;
       }
-      uint64_t p = BlockPositions(BlockAt(base_, block_))[--i_];
+      uint64_t p;
+      if (!Entry(BlockAt(base_, block_), --i_, &p)) return Fail();
       if (p >= last_) return Fail();
       last_ = p;
       if (p > hi_) continue;
@@ -427,7 +544,8 @@ uint64_t PostingCursor::Next() {
       i_ = 0;
       continue;
     }
-    uint64_t p = BlockPositions(BlockAt(base_, block_))[i_++];
+    uint64_t p;
+    if (!Entry(BlockAt(base_, block_), i_++, &p)) return Fail();
     if (p <= last_) return Fail();
     last_ = p;
     if (p > hi_) {

@@ -44,23 +44,42 @@ constexpr uint64_t kInitialKeyCapacity = 1024;
 constexpr uint32_t kFirstBlockCapacity = 4;
 constexpr uint32_t kMaxBlockCapacity = 1024;
 
+// Check bits: 16 bits mixed from the values they guard, so that a flipped
+// byte anywhere in a slot, a block header or an entry is found when read
+// (except with odds of 1 in 65,536), and a damaged index is reported, never
+// answered from.
+inline uint16_t Check16(uint64_t a, uint64_t b) {
+  uint64_t x = a * 0x9E3779B97F4A7C15ULL ^ (b + 0x632BE59BD9B4E019ULL) * 0xC2B2AE3D27D4EB4FULL;
+  x ^= x >> 29;
+  return static_cast<uint16_t>((x * 0xBF58476D1CE4E5B9ULL) >> 48);
+}
+
 struct KeySlot {
   uint64_t hash;        // 0: empty slot
   uint64_t first_block;
   uint64_t last_block;  // offset in index/postings
-  uint64_t meta;        // count (low 56 bits) | kind << 56
+  // count (low 40 bits) | check of (hash, first_block, kind) (16) | kind (8)
+  uint64_t meta;
 };
 
 struct PostingBlock {
   uint64_t prev;       // offset of the previous block, 0 for the first
-  uint32_t capacity;
+  uint64_t before;     // entries in the blocks before this one
   uint32_t count;      // published with a release store
-  // uint64_t positions[capacity] follow
+  uint16_t capacity;   // 4, 8, ..., 1024
+  uint16_t owner;      // Check16(key hash, this block's offset)
+  // uint64_t entries[capacity] follow: position | Check16(position, key) << 48
 };
+static_assert(sizeof(PostingBlock) == 24);
+
+constexpr uint64_t kPositionMask = (uint64_t{1} << 48) - 1;
+constexpr uint64_t kCountMask = (uint64_t{1} << 40) - 1;
 
 class KeyIndex;
 
 // Iterates one key's positions within [lo, hi] forwards or backwards.
+// Iterates one key's positions within [lo, hi] forwards or backwards,
+// checking every block and entry on the way.
 class PostingCursor {
  public:
   PostingCursor() = default;
@@ -68,12 +87,12 @@ class PostingCursor {
                 bool backwards);
   // Next position, or 0 when done (or when the list is damaged: failed()).
   uint64_t Next();
-  // The list broke its invariants (a block out of the file, positions not
-  // strictly ordered): the index is damaged.
+  // The list broke its invariants: the index is damaged.
   bool failed() const { return failed_; }
 
  private:
   const PostingBlock* Block(uint64_t off);
+  bool Entry(const PostingBlock* b, uint32_t i, uint64_t* position);
   uint64_t Fail() {
     failed_ = true;
     block_ = 0;
@@ -84,6 +103,7 @@ class PostingCursor {
 
   const KeyIndex* index_ = nullptr;
   const uint8_t* base_ = nullptr;
+  uint64_t key_ = 0;
   uint64_t last_ = 0;  // the last position returned
   bool failed_ = false;
   uint64_t lo_ = 0, hi_ = 0;
@@ -109,12 +129,15 @@ class KeyIndex {
   Status Refresh(uint64_t generation);
   uint64_t generation() const;
 
-  // The slot of `hash`, or nullptr.
-  const KeySlot* Find(uint64_t hash) const;
+  // The slot of `hash`, or nullptr. *damaged is set when a slot on the way
+  // fails its check (the key index is damaged).
+  const KeySlot* Find(uint64_t hash, bool* damaged) const;
   static uint64_t Count(const KeySlot* slot) {
-    return std::atomic_ref<const uint64_t>(slot->meta).load(std::memory_order_acquire) &
-           ((uint64_t{1} << 56) - 1);
+    return std::atomic_ref<const uint64_t>(const_cast<uint64_t&>(slot->meta))
+               .load(std::memory_order_acquire) &
+           kCountMask;
   }
+  static bool SlotIntact(const KeySlot* slot);
 
   // Adds `position` to the key's list (writer only). Idempotent: a position
   // not above the list's newest is skipped (a re-index after a crash).
@@ -144,9 +167,17 @@ class KeyIndex {
   uint64_t CountKind(format::KeyKind kind) const;
 
   Status Sync() const;
+  // At a clean close: a checksum of the whole table, checked by the next
+  // open (CheckSealAndUnseal), so damage to the table at rest is found
+  // before it can hide a key. A writer unseals it as it opens.
+  void Seal();
+  Status CheckSealAndUnseal(bool unseal);
   const uint8_t* postings() const { return postings_.data(); }
-  // The block at `off` lies within the postings file and is well-formed.
-  bool BlockInBounds(uint64_t off) const;
+  // The block at `off` lies within the postings file, is well-formed and
+  // belongs to `key`.
+  bool BlockInBounds(uint64_t off, uint64_t key) const;
+  // The header fields are plausible for a store whose head is `head`.
+  bool HeaderPlausible(uint64_t head) const;
   Status RefreshPostingsSize() { return postings_.RefreshSize(); }
 
  private:
@@ -154,7 +185,8 @@ class KeyIndex {
   Status MapTable(const std::filesystem::path& path, bool create_capacity,
                   uint64_t capacity, uint64_t generation, std::unique_ptr<Table>* out);
   Status Grow();
-  Status AllocBlock(uint32_t capacity, uint64_t prev, uint64_t first_position, uint64_t* off);
+  Status AllocBlock(uint32_t capacity, uint64_t prev, uint64_t before, uint64_t key,
+                    uint64_t first_position, uint64_t* off);
   uint64_t& PostingsWord(size_t i) const {
     return reinterpret_cast<uint64_t*>(postings_.data())[i];
   }

@@ -11,7 +11,10 @@ Status PositionIndex::Open(const std::filesystem::path& path, bool writable) {
   if (!s.ok()) return s;
   uint64_t magic;
   std::memcpy(&magic, map_.data(), 8);
-  if (!existed || magic == 0) {
+  if (existed && magic == 0) {
+    return Status::Corruption(path.string() + ": bad position index header at offset 0");
+  }
+  if (!existed) {
     if (!writable) return Status::Corruption(path.string() + ": empty position index (offset 0)");
     magic = kPositionsMagic;
     std::memcpy(map_.data(), &magic, 8);

@@ -82,7 +82,7 @@ class Mapping {
 
 // An OS advisory file lock (fcntl record lock via Boost.Interprocess).
 // Such locks belong to the process: the store opens each lock file once per
-// process (see store/registry) and serialises its own threads itself.
+// process (see the registry in store/store.cc) and serialises its own threads itself.
 class FileLock {
  public:
   FileLock();

@@ -58,16 +58,19 @@ Status Ledger::Create(const std::filesystem::path& path, uint64_t segment_size) 
   page.version = kLedgerVersion;
   page.segment_size = segment_size;
   page.clean = 1;
+  page.header_checksum = format::Hash64(&page, 24);
   std::memcpy(buf.data(), &page, sizeof(page));
   // The empty store's state: head 0, the log starts in segment 0 after its
   // header (the store creates segment 0 before the ledger).
   page.segment_count = 1;
   std::memcpy(buf.data(), &page, sizeof(page));
   LedgerSlot* slots = reinterpret_cast<LedgerSlot*>(buf.data() + offsetof(LedgerPage, commit));
+  // Sequence 1 lives in slot 1 (seq & 1), so the next write (sequence 2)
+  // goes to the other slot and never overwrites the only valid one.
   LogState empty{1, 0, 0, format::kSegmentHeaderSize, 0};
-  WriteSlot(&slots[0], empty);
+  WriteSlot(&slots[1], empty);
   slots = reinterpret_cast<LedgerSlot*>(buf.data() + offsetof(LedgerPage, checkpoint));
-  WriteSlot(&slots[0], empty);
+  WriteSlot(&slots[1], empty);
   if (!(s = f.PWrite(buf.data(), buf.size(), 0)).ok()) return s;
   if (!(s = f.Sync()).ok()) return s;
   f.Close();
@@ -92,6 +95,10 @@ Status Ledger::Open(const std::filesystem::path& path, bool writable) {
   if (!(s = io::Mapping::Map(path, kLedgerSize, writable, &map_)).ok()) return s;
   if (page()->magic != kLedgerMagic) {
     return Status::Corruption("ledger " + path.string() + ": bad magic number at offset 0");
+  }
+  if (page()->header_checksum != format::Hash64(page(), 24)) {
+    return Status::Corruption("ledger " + path.string() +
+                              ": header checksum mismatch (bytes 0..24, checksum at offset 56)");
   }
   if (page()->version != kLedgerVersion) {
     return Status::NotSupported("ledger " + path.string() + ": format version " +
@@ -131,6 +138,21 @@ std::string Ledger::boot_id() const {
 void Ledger::SetBootId(const std::string& id) {
   std::memset(page()->boot_id, 0, sizeof(page()->boot_id));
   std::memcpy(page()->boot_id, id.data(), std::min(id.size(), sizeof(page()->boot_id) - 1));
+}
+
+bool Ledger::FailedWrite(uint64_t* segment, uint64_t* offset) const {
+  uint64_t s = Atomic(page()->failed_segment_plus1).load(std::memory_order_acquire);
+  if (s == 0) return false;
+  *segment = s - 1;
+  *offset = page()->failed_offset;
+  return true;
+}
+void Ledger::MarkFailedWrite(uint64_t segment, uint64_t offset) {
+  page()->failed_offset = offset;
+  Atomic(page()->failed_segment_plus1).store(segment + 1, std::memory_order_release);
+}
+void Ledger::ClearFailedWrite() {
+  Atomic(page()->failed_segment_plus1).store(0, std::memory_order_release);
 }
 
 bool Ledger::LatestCommit(LogState* out) const { return Latest(page()->commit, out); }

@@ -29,6 +29,7 @@ constexpr uint32_t kLedgerVersion = 1;
 constexpr uint64_t kLedgerSize = 4096;
 
 struct LogState {
+  friend bool operator==(const LogState&, const LogState&) = default;
   uint64_t seq = 0;            // slot sequence number
   uint64_t head = 0;           // last committed position
   uint64_t segment = 0;        // ordinal of the segment the log ends in
@@ -54,9 +55,13 @@ struct LedgerPage {
   uint64_t segment_count;      // atomic: segment files created so far
   uint64_t clean;              // 1 after a clean close, 0 while open
   uint64_t keys_generation;    // atomic: current generation of index/keys
-  uint64_t reserved1;
+  uint64_t header_checksum;    // XXH3-64 of bytes [0, 24): magic, version, segment_size
   char boot_id[64];            // boot id of the machine that last opened it
-  uint8_t reserved2[256 - 128];
+  // Where a group whose write or sync failed began (segment ordinal + 1, 0:
+  // none): bytes from there on must never be adopted, only zeroed.
+  uint64_t failed_segment_plus1;  // at 128
+  uint64_t failed_offset;         // at 136
+  uint8_t reserved2[256 - 144];
   LedgerSlot commit[2];        // at 256
   uint8_t reserved3[128 - 2 * sizeof(LedgerSlot)];
   LedgerSlot checkpoint[2];    // at 384
@@ -81,6 +86,11 @@ class Ledger {
   void SetClean(bool clean);
   std::string boot_id() const;
   void SetBootId(const std::string& id);
+
+  // The start of a failed group's bytes, if one is marked.
+  bool FailedWrite(uint64_t* segment, uint64_t* offset) const;
+  void MarkFailedWrite(uint64_t segment, uint64_t offset);
+  void ClearFailedWrite();
 
   // The latest valid commit / checkpoint slot; false when neither is valid.
   bool LatestCommit(LogState* out) const;

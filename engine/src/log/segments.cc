@@ -42,13 +42,16 @@ SegmentSet::SegmentSet() : slots_(new std::atomic<Segment*>[kMaxSegments]) {
 SegmentSet::~SegmentSet() = default;
 
 Status SegmentSet::MapFile(const fs::path& path, uint64_t expected_ordinal,
-                           uint64_t first_position, std::unique_ptr<Segment>* out) {
+                           uint64_t first_position, std::unique_ptr<Segment>* out, bool* torn) {
   io::File f;
   Status s = io::File::Open(path, io::File::Mode::kReadOnly, &f);
   if (!s.ok()) return s;
   uint64_t file_size = 0;
   if (!(s = f.Size(&file_size)).ok()) return s;
   SegmentHeader h{};
+  // Torn: the header itself is unreadable (not a whole header in the wrong
+  // place, which is damage, not an interrupted creation).
+  if (torn != nullptr) *torn = true;
   if (file_size < sizeof(h)) {
     return Status::Corruption("segment " + path.string() + ": file of " +
                               std::to_string(file_size) + " bytes has no header (offset 0)");
@@ -58,6 +61,7 @@ Status SegmentSet::MapFile(const fs::path& path, uint64_t expected_ordinal,
     return Status::Corruption("segment " + path.string() +
                               ": bad header (magic or checksum) at offset 0");
   }
+  if (torn != nullptr) *torn = false;
   if (h.version != format::kSegmentVersion) {
     return Status::NotSupported("segment " + path.string() + ": format version " +
                                 std::to_string(h.version) + " is not supported");
@@ -106,9 +110,10 @@ Status SegmentSet::RefreshLocked() {
   for (uint64_t i = have; i < found.size(); ++i) {
     if (i >= kMaxSegments) return Status::NotSupported("more than 65536 segments");
     std::unique_ptr<Segment> seg;
-    s = MapFile(dir_ / found[i].second, i, found[i].first, &seg);
+    bool torn = false;
+    s = MapFile(dir_ / found[i].second, i, found[i].first, &seg, &torn);
     if (!s.ok()) {
-      if (s.IsCorruption() && i + 1 == found.size()) {
+      if (torn && i + 1 == found.size()) {
         // A creation cut short by a crash: the store decides what to do.
         torn_path_ = dir_ / found[i].second;
         return Status::Ok();
@@ -153,7 +158,7 @@ Status SegmentSet::Create(uint64_t ordinal, uint64_t first_position, uint64_t si
   if (!(s = f.Sync()).ok()) return s;
   if (!(s = io::SyncDir(dir_)).ok()) return s;
   std::unique_ptr<Segment> seg;
-  if (!(s = MapFile(path, ordinal, first_position, &seg)).ok()) return s;
+  if (!(s = MapFile(path, ordinal, first_position, &seg, nullptr)).ok()) return s;
   slots_[ordinal].store(seg.get(), std::memory_order_release);
   owned_.push_back(std::move(seg));
   count_.store(ordinal + 1, std::memory_order_release);
@@ -190,7 +195,7 @@ Status SegmentSet::Repair(uint64_t ordinal) {
   if (!(s = f.Allocate(0, seg->size)).ok()) return s;
   if (!(s = f.Sync()).ok()) return s;
   std::unique_ptr<Segment> fresh;
-  if (!(s = MapFile(seg->path, seg->ordinal, seg->first_position, &fresh)).ok()) return s;
+  if (!(s = MapFile(seg->path, seg->ordinal, seg->first_position, &fresh, nullptr)).ok()) return s;
   slots_[ordinal].store(fresh.get(), std::memory_order_release);
   owned_.push_back(std::move(fresh));  // the old map stays valid for readers
   return Status::Ok();

@@ -71,7 +71,7 @@ class SegmentSet {
 
  private:
   Status MapFile(const std::filesystem::path& path, uint64_t expected_ordinal,
-                 uint64_t first_position, std::unique_ptr<Segment>* out);
+                 uint64_t first_position, std::unique_ptr<Segment>* out, bool* torn);
   Status RefreshLocked();
 
   std::filesystem::path dir_;

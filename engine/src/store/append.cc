@@ -196,7 +196,10 @@ Status StoreCore::CheckIdempotency(const Pending& p, const std::vector<Pending*>
   const uint64_t mark = std::min(keys_->indexed_through(), head);
   auto find_id = [&](const Uuid& id, uint64_t* pos) -> Status {
     *pos = 0;
-    if (const index::KeySlot* slot = keys_->Find(id_key(id))) {
+    bool damaged = false;
+    const index::KeySlot* slot = keys_->Find(id_key(id), &damaged);
+    if (damaged) return DamagedIndex();
+    if (slot != nullptr) {
       index::PostingCursor c(keys_.get(), slot, 1, mark, true);
       for (uint64_t q = c.Next(); q != 0; q = c.Next()) {
         EventView ev;
@@ -301,9 +304,9 @@ Status StoreCore::WriteGroup(const std::vector<Pending*>& accepted, std::vector<
       // Start a new segment: the batch goes whole into one segment.
       if (pieces.back().buf_begin == buf.size()) {
         pieces.pop_back();
-        // Buffered bytes of earlier groups stay unsynced only in the segment
-        // the log ends in: sync the one we leave.
-        if (unsynced_) {
+        // Buffered bytes (of this or another process) stay unsynced only in
+        // the segment the log ends in: sync the one we leave.
+        if (options_.durability == Durability::kBuffered) {
           io::File* f;
           if (!(s = SegmentFile(ordinal, &f)).ok() || !(s = f->DataSync()).ok()) return s;
         }
@@ -334,31 +337,32 @@ Status StoreCore::WriteGroup(const std::vector<Pending*>& accepted, std::vector<
   pieces.back().buf_end = buf.size();
 
   // Write, then sync: one pwrite and one fdatasync per segment touched.
-  size_t written = 0;
   for (size_t i = 0; i < pieces.size(); ++i) {
     const Placement& pc = pieces[i];
     io::File* f;
     if (!(s = SegmentFile(pc.ordinal, &f)).ok()) break;
     if (!(s = f->PWrite(buf.data() + pc.buf_begin, pc.buf_end - pc.buf_begin, pc.file_offset)).ok())
       break;
-    written = i + 1;
     bool last = i + 1 == pieces.size();
     if (options_.durability == Durability::kSync || !last) {
       if (!(s = f->DataSync()).ok()) break;
     }
   }
   if (!s.ok()) {
-    // Nothing of a failed group may ever be taken for a batch: a whole batch
-    // left in the page cache would be adopted by the next writer, so zero
-    // what may have reached the file (best effort).
-    (void)written;
-    for (size_t i = 0; i < pieces.size(); ++i) {
-      const Placement& pc = pieces[i];
+    // Nothing of a failed group may ever be taken for a batch (a whole batch
+    // left in the page cache would look like one a dead writer left). Mark
+    // where it began in the ledger, so that every writer zeroes instead of
+    // adopting there, then try to zero it now.
+    ledger_.MarkFailedWrite(state_.segment, state_.end_offset);
+    ledger_.Sync();
+    bool zeroed = true;
+    for (const Placement& pc : pieces) {
       io::File* f;
-      if (!SegmentFile(pc.ordinal, &f).ok()) continue;
       std::vector<uint8_t> zeros(pc.buf_end - pc.buf_begin, 0);
-      f->PWrite(zeros.data(), zeros.size(), pc.file_offset);
+      zeroed = zeroed && SegmentFile(pc.ordinal, &f).ok() &&
+               f->PWrite(zeros.data(), zeros.size(), pc.file_offset).ok() && f->DataSync().ok();
     }
+    if (zeroed && ordinal == state_.segment) ledger_.ClearFailedWrite();
     return s;
   }
   if (options_.durability == Durability::kBuffered) unsynced_ = true;
@@ -471,11 +475,12 @@ void StoreCore::CommitGroup(std::vector<Pending*>& group) {
 }
 
 Status StoreCore::CheckpointLocked() {
-  Status s;
-  if (unsynced_ && write_file_.is_open()) {
-    if (!(s = write_file_.DataSync()).ok()) return s;
-    unsynced_ = false;
-  }
+  // The segment the log ends in may hold unsynced bytes of any buffered
+  // writer (this process or another): sync it before the checkpoint says so.
+  io::File* f;
+  Status s = SegmentFile(state_.segment, &f);
+  if (!s.ok() || !(s = f->DataSync()).ok()) return s;
+  unsynced_ = false;
   log::LogState st;
   if (ledger_.LatestCommit(&st)) ledger_.WriteCheckpoint(st);
   return ledger_.Sync();
@@ -487,16 +492,7 @@ Status StoreCore::Sync() {
   Status s = write_lock_.Lock(options_.lock_timeout);
   if (!s.ok()) return s;
   s = CatchUpLocked();
-  if (s.ok()) {
-    // Sync the segment the log ends in (another process may have written).
-    io::File* f;
-    s = SegmentFile(state_.segment, &f);
-    if (s.ok()) s = f->DataSync();
-    if (s.ok()) {
-      unsynced_ = false;
-      s = CheckpointLocked();
-    }
-  }
+  if (s.ok()) s = CheckpointLocked();
   write_lock_.Unlock();
   return s;
 }

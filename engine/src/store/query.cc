@@ -86,14 +86,16 @@ class UnionCursor final : public Cursor {
 Status StoreCore::CorruptRecord(uint64_t position, const log::Segment* seg, uint64_t offset,
                                 const std::string& why) const {
   return Status::Corruption("segment " + seg->path.string() + " offset " + std::to_string(offset) +
-                            ": " + why + " (reading position " + std::to_string(position) + ")");
+                            ": " + why + " (reading position " + std::to_string(position) +
+                            ", found through " + positions_->path().string() + " offset " +
+                            std::to_string(index::kPositionsHeaderSize + (position - 1) * 8) +
+                            "; if Verify finds the segment whole, that index entry is damaged)");
 }
 
 Status StoreCore::DamagedIndex() const {
-  return Status::Corruption((path_ / "index" / "postings").string() +
-                            ": a posting list is damaged (the index is derived data: remove the "
-                            "index folder while no process uses the store, and reopen to rebuild "
-                            "it)");
+  return Status::Corruption((path_ / "index").string() +
+                            ": the key index is damaged (it is derived data: remove the index "
+                            "folder while no process uses the store, and reopen to rebuild it)");
 }
 
 Status StoreCore::EventAt(uint64_t position, EventView* out) {
@@ -119,6 +121,26 @@ Status StoreCore::EventAt(uint64_t position, EventView* out) {
   std::string why;
   uint64_t off = format::LocationOffset(loc);
   if (!format::CheckRecord(seg->data(), seg->mapped(), off, position, &rh, &why)) {
+    // Either file may be damaged. The index entry is wrong when it points
+    // out of the segment, or at a whole record of another position.
+    bool index_wrong = off % 8 != 0 || off > seg->mapped() ||
+                       seg->mapped() - off < format::kRecordHeaderSize;
+    if (!index_wrong) {
+      uint64_t held = reinterpret_cast<const format::RecordHeader*>(seg->data() + off)->position;
+      const format::RecordHeader* other;
+      std::string ignored;
+      index_wrong = held != position &&
+                    format::CheckRecord(seg->data(), seg->mapped(), off, held, &other, &ignored);
+    }
+    if (index_wrong) {
+      return Status::Corruption(
+          positions_->path().string() + " offset " +
+          std::to_string(index::kPositionsHeaderSize + (position - 1) * 8) +
+          ": the entry for position " + std::to_string(position) + " points to " +
+          seg->path.string() + " offset " + std::to_string(off) +
+          ", where that record is not; the index is derived data: remove the index folder "
+          "while no process uses the store, and reopen to rebuild it");
+    }
     return CorruptRecord(position, seg, off, why);
   }
   *out = EventView(position, rh->timestamp_ns,
@@ -137,7 +159,7 @@ namespace {
 // Candidates for `q` within [lo, hi]: from the key index up to `mark`, and
 // every position above it (not yet indexed).
 std::unique_ptr<Cursor> PlanQuery(const index::KeyIndex& keys, const Query& q, uint64_t lo,
-                                  uint64_t hi, uint64_t mark, bool backwards) {
+                                  uint64_t hi, uint64_t mark, bool backwards, bool* damaged) {
   if (q.items.empty()) return std::make_unique<RangeCursor>(lo, hi, backwards);
   std::vector<std::unique_ptr<Cursor>> parts;
   uint64_t ihi = std::min(hi, mark);
@@ -147,7 +169,7 @@ std::unique_ptr<Cursor> PlanQuery(const index::KeyIndex& keys, const Query& q, u
       const index::KeySlot* best = nullptr;
       bool missing = false;
       for (const std::string& tag : item.tags) {
-        const index::KeySlot* slot = keys.Find(format::KeyHash(format::KeyKind::kTag, tag));
+        const index::KeySlot* slot = keys.Find(format::KeyHash(format::KeyKind::kTag, tag), damaged);
         if (slot == nullptr) {
           missing = true;
           break;
@@ -160,7 +182,7 @@ std::unique_ptr<Cursor> PlanQuery(const index::KeyIndex& keys, const Query& q, u
       continue;
     }
     for (const std::string& type : item.types) {
-      const index::KeySlot* slot = keys.Find(format::KeyHash(format::KeyKind::kType, type));
+      const index::KeySlot* slot = keys.Find(format::KeyHash(format::KeyKind::kType, type), damaged);
       if (slot != nullptr && lo <= ihi) {
         parts.push_back(std::make_unique<ListCursor>(&keys, slot, lo, ihi, backwards));
       }
@@ -189,7 +211,9 @@ Status StoreCore::ForEach(uint64_t head, const Query& query, const ReadOptions& 
   if (lo > hi) return Status::Ok();
   if (!query.items.empty() && !(s = RefreshReaderView()).ok()) return s;
   uint64_t mark = keys_->indexed_through();
-  std::unique_ptr<Cursor> c = PlanQuery(*keys_, query, lo, hi, mark, options.backwards);
+  bool damaged = false;
+  std::unique_ptr<Cursor> c = PlanQuery(*keys_, query, lo, hi, mark, options.backwards, &damaged);
+  if (damaged) return DamagedIndex();
   uint64_t left = options.limit ? *options.limit : UINT64_MAX;
   for (uint64_t p = c->Next(); p != 0 && left > 0; p = c->Next()) {
     EventView ev;
@@ -216,8 +240,13 @@ uint64_t StoreCore::CheckCondition(const AppendCondition& c, const std::vector<P
   // The store: the newest match above `after`.
   if (after >= state_.head) return 0;
   uint64_t mark = keys_->indexed_through();
+  bool damaged = false;
   std::unique_ptr<Cursor> cur =
-      PlanQuery(*keys_, c.fail_if_events_match, after + 1, state_.head, mark, true);
+      PlanQuery(*keys_, c.fail_if_events_match, after + 1, state_.head, mark, true, &damaged);
+  if (damaged) {
+    *error = DamagedIndex();
+    return 0;
+  }
   for (uint64_t p = cur->Next(); p != 0; p = cur->Next()) {
     EventView ev;
     Status s = EventAt(p, &ev);

@@ -55,6 +55,13 @@ Status Store::Open(const std::filesystem::path& root, std::string_view name,
   auto it = reg.open.find(key);
   if (it != reg.open.end()) {
     if (auto core = it->second.lock()) {
+      const Options& have = core->options();
+      if (have.read_only != options.read_only || have.durability != options.durability) {
+        return Status::InvalidArgument(
+            "store " + key +
+            " is already open in this process with another read_only or durability option "
+            "(one engine serves all handles of a store in a process)");
+      }
       out->reset(new Store(std::move(core)));
       return Status::Ok();
     }

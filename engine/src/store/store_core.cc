@@ -66,6 +66,7 @@ Status StoreCore::OpenFiles() {
 
   // The open lock tells whether this process is the store's only user, which
   // alone may create or recover it.
+  // A reader only ever shares it: it must not keep writers from opening.
   bool alone = false;
   bool have_open_lock = io::FileLock::Open(path_ / "open.lock", writable_, &open_lock_).ok();
   have_open_lock_ = have_open_lock;
@@ -73,7 +74,7 @@ Status StoreCore::OpenFiles() {
     return Status::IOError("cannot open " + (path_ / "open.lock").string());
   }
   if (have_open_lock) {
-    if (!(s = open_lock_.TryLock(&alone)).ok()) return s;
+    if (writable_ && !(s = open_lock_.TryLock(&alone)).ok()) return s;
     if (!alone && !(s = open_lock_.LockShared()).ok()) return s;
   }
   auto fail = [&](Status st) {
@@ -88,6 +89,11 @@ Status StoreCore::OpenFiles() {
   };
 
   if (!fs::exists(path_ / "ledger")) {
+    if (fs::exists(path_ / "segments" / log::SegmentFileName(1)) && !options_.create_if_missing) {
+      return fail(Status::Corruption("ledger " + (path_ / "ledger").string() +
+                                     " is missing but segments exist (open with "
+                                     "create_if_missing to recover the events from them)"));
+    }
     if (!writable_ || !alone) return fail(Status::NotFound("no store at " + path_.string()));
     if (!options_.create_if_missing) return fail(Status::NotFound("no store at " + path_.string()));
     if (!(s = CreateStoreFiles()).ok()) return fail(s);
@@ -99,11 +105,22 @@ Status StoreCore::OpenFiles() {
     if (!(s = io::CreateDirs(path_ / "index")).ok()) return fail(s);
   }
 
+  // The indexes are derived data: missing, damaged or stale ones are rebuilt.
+  const fs::path index_dir = path_ / "index";
+  bool index_ok = fs::exists(index_dir / "positions") && fs::exists(index_dir / "keys") &&
+                  fs::exists(index_dir / "postings");
   keys_ = std::make_unique<index::KeyIndex>();
   positions_ = std::make_unique<index::PositionIndex>();
-  bool index_ok = positions_->Open(path_ / "index" / "positions", writable_).ok();
-  Status ks = keys_->Open(path_ / "index", writable_, ledger_.keys_generation());
-  index_ok = index_ok && ks.ok();
+  index_ok = index_ok && positions_->Open(index_dir / "positions", writable_).ok();
+  index_ok = index_ok && keys_->Open(index_dir, writable_, ledger_.keys_generation()).ok();
+  index_ok = index_ok && keys_->generation() >= ledger_.keys_generation();
+  index_ok = index_ok && keys_->CheckSealAndUnseal(writable_).ok();
+  {
+    log::LogState commit;
+    uint64_t head = ledger_.LatestCommit(&commit) ? commit.head : ledger_.published_head();
+    index_ok = index_ok && keys_->HeaderPlausible(std::max(head, ledger_.published_head())) &&
+               positions_->Covers(head);
+  }
   if (!index_ok && !(writable_ && alone)) {
     return fail(Status::Corruption("the indexes in " + (path_ / "index").string() +
                                    " are damaged; open the store for writing while no other "
@@ -112,7 +129,10 @@ Status StoreCore::OpenFiles() {
 
   if (writable_ && alone) {
     if (!(s = write_lock_.Lock(options_.lock_timeout)).ok()) return fail(s);
-    bool restarted = !ledger_.clean() && ledger_.boot_id() != io::BootId();
+    // Without a boot id to compare, assume the machine restarted (the
+    // slower, safe recovery).
+    bool restarted = !ledger_.clean() &&
+                     (io::BootId().empty() || ledger_.boot_id() != io::BootId());
     if (!index_ok) {
       // Recreate the damaged files from scratch.
       std::error_code ec;
@@ -141,6 +161,14 @@ Status StoreCore::OpenFiles() {
 Status StoreCore::Recover(bool full) {
   Status s;
   if (!segments_.torn_path().empty()) {
+    // Only a segment beyond every commit can be one whose creation was cut
+    // short (a segment is synced before it is used); any other is damaged.
+    log::LogState commit;
+    if (ledger_.LatestCommit(&commit) && commit.segment >= segments_.count()) {
+      return Status::Corruption("segment " + segments_.torn_path().string() +
+                                ": damaged header (offset 0) in a segment that holds committed "
+                                "events");
+    }
     // A segment whose creation was cut short held nothing committed.
     std::error_code ec;
     fs::remove(segments_.torn_path(), ec);
@@ -165,9 +193,20 @@ Status StoreCore::Recover(bool full) {
                                 ": no valid commit slot (offset 256)");
     }
   }
+  log::LogState from;
+  if (!ledger_.LatestCheckpoint(&from)) from.segment = 0;
   bool changed = false;
   if (!(s = AdoptTailLocked(&changed)).ok()) return s;
   if (!(s = IndexCatchUpLocked()).ok()) return s;
+  // The recovered log becomes the new checkpoint: make its bytes durable
+  // first (a buffered writer may have left them in the page cache only).
+  for (uint64_t i = std::min(from.segment, state_.segment); i <= state_.segment; ++i) {
+    const log::Segment* seg = segments_.Get(i);
+    io::File f;
+    if (seg == nullptr) continue;
+    if (!(s = io::File::Open(seg->path, io::File::Mode::kReadWrite, &f)).ok()) return s;
+    if (!(s = f.DataSync()).ok()) return s;
+  }
   ledger_.SetSegmentCount(segments_.count());
   ledger_.WriteCommit(&state_);
   ledger_.WriteCheckpoint(state_);
@@ -245,6 +284,22 @@ Status StoreCore::ZeroFrom(const log::Segment* seg, uint64_t offset) {
 Status StoreCore::AdoptTailLocked(bool* changed) {
   std::vector<uint64_t> offs;
   Status s;
+  uint64_t failed_segment, failed_offset;
+  if (ledger_.FailedWrite(&failed_segment, &failed_offset)) {
+    // A group whose write or sync failed began here: its appenders were
+    // told so, so none of its bytes may ever be adopted.
+    if (failed_segment == state_.segment && failed_offset == state_.end_offset) {
+      if (const log::Segment* seg = segments_.Get(state_.segment)) {
+        if (!(s = ZeroFrom(seg, state_.end_offset)).ok()) return s;
+      }
+      if (ledger_.segment_count() > segments_.count() && !(s = segments_.Refresh()).ok()) return s;
+      if (segments_.count() > state_.segment + 1) {
+        if (!(s = segments_.RemoveFrom(state_.segment + 1)).ok()) return s;
+        ledger_.SetSegmentCount(segments_.count());
+      }
+    }
+    ledger_.ClearFailedWrite();
+  }
   while (true) {
     const log::Segment* seg = segments_.Get(state_.segment);
     if (seg == nullptr) {
@@ -324,6 +379,7 @@ StoreCore::~StoreCore() {
         }
       }
       ok = ok && keys_->indexed_through() >= st.head;
+      if (ok) keys_->Seal();
       ok = ok && positions_->Sync().ok() && keys_->Sync().ok();
       if (ok) {
         ledger_.WriteCheckpoint(st);

@@ -1,5 +1,5 @@
 // StoreCore: the engine behind the public Store and Reader handles. One per
-// store folder per process (see registry.cc), shared by all handles.
+// store folder per process (see the registry in store.cc), shared by all handles.
 //
 // The path of an append: Append() checks and encodes the events outside any
 // lock, queues them, and one of the waiting appenders (the leader) commits the
@@ -58,6 +58,7 @@ class StoreCore {
   Status Verify();
   Status GetStats(StoreStats* out);
   const std::filesystem::path& path() const { return path_; }
+  const Options& options() const { return options_; }
 
   // The committed event at `position` (<= a published head), checked.
   Status EventAt(uint64_t position, EventView* out);

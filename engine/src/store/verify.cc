@@ -79,6 +79,10 @@ Status StoreCore::Verify() {
   std::string bad;
   keys_->ForEachKey([&](uint64_t hash, uint8_t, const index::KeySlot* slot) {
     if (!bad.empty()) return;
+    if (!index::KeyIndex::SlotIntact(slot)) {
+      bad = "the slot of key " + std::to_string(hash) + " fails its check";
+      return;
+    }
     auto lo = std::lower_bound(keys.begin(), keys.end(), std::make_pair(hash, uint64_t{0}));
     index::PostingCursor c(keys_.get(), slot, 1, mark, false);
     auto it = lo;
