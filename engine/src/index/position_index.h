@@ -35,6 +35,9 @@ class PositionIndex {
     return kPositionsHeaderSize + position * 8 <= map_.size();
   }
   Status RefreshSize() { return map_.RefreshSize(); }
+  void Prefetch(uint64_t position) const {
+    if (Covers(position)) __builtin_prefetch(&Entry(position));
+  }
   Status Reserve(uint64_t last_position) {
     return map_.EnsureSize(kPositionsHeaderSize + last_position * 8);
   }

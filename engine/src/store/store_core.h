@@ -62,6 +62,7 @@ class StoreCore {
 
   // The committed event at `position` (<= a published head), checked.
   Status EventAt(uint64_t position, EventView* out);
+  void PrefetchRecord(uint64_t position) const;
 
  private:
   // One Append call waiting in the group commit queue.
