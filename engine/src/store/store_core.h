@@ -75,7 +75,7 @@ class StoreCore {
     Status status;
     uint64_t last_position = 0;
     // kWaiting until the leader sets kDone (the result is in) or kLead (this
-    // appender leads the next group). Waited on with atomic wait/notify.
+    // appender leads the next group); appenders sleep on wake_epoch_.
     std::atomic<uint32_t> state{0};
   };
   static constexpr uint32_t kWaiting = 0, kDone = 1, kLead = 2;
@@ -135,6 +135,7 @@ class StoreCore {
   std::mutex queue_mu_;
   std::deque<std::shared_ptr<Pending>> queue_;
   bool leader_busy_ = false;
+  std::atomic<uint64_t> wake_epoch_{0};  // bumped (and notified) after each group
 
   std::mutex reader_mu_;  // serialises refreshes of the reader's view
 };
