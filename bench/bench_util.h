@@ -13,6 +13,7 @@
 
 #include <flatbuffers/flatbuffers.h>
 
+#include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -128,10 +129,15 @@ inline std::unique_ptr<Store> OpenTagStore(int64_t n) {
   std::unique_ptr<Store> store;
   if (std::filesystem::exists(complete_mark) && std::filesystem::exists(root / name)) {
     Status s = Store::Open(root, name, options, &store);
-    if (!s.ok()) Die("open cached store", s);
-    const uint64_t head = store->Head();
-    if (head >= static_cast<uint64_t>(n) && head <= static_cast<uint64_t>(n + n / 5)) {
-      return store;
+    if (!s.ok()) {
+      // Probably written by an older build with another file format.
+      std::fprintf(stderr, "opossum_bench: cannot reuse %s (%s)\n", name.c_str(),
+                   s.ToString().c_str());
+    } else {
+      const uint64_t head = store->Head();
+      if (head >= static_cast<uint64_t>(n) && head <= static_cast<uint64_t>(n + n / 5)) {
+        return store;
+      }
     }
     store.reset();
   }
@@ -141,6 +147,7 @@ inline std::unique_ptr<Store> OpenTagStore(int64_t n) {
                static_cast<long long>(n), root.c_str());
   Status s = Store::Open(root, name, options, &store);
   if (!s.ok()) Die("create cached store", s);
+  const auto started = std::chrono::steady_clock::now();
   const int64_t tags = TagCount(n);
   constexpr int64_t kBatch = 1000;
   std::vector<Event> batch;
@@ -157,6 +164,8 @@ inline std::unique_ptr<Store> OpenTagStore(int64_t n) {
   s = store->Sync();
   if (!s.ok()) Die("sync cached store", s);
   store.reset();  // a clean close
+  std::fprintf(stderr, "opossum_bench: built %s in %.1f s\n", name.c_str(),
+               std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
   std::FILE* f = std::fopen(complete_mark.c_str(), "w");
   if (f != nullptr) std::fclose(f);
   s = Store::Open(root, name, options, &store);
