@@ -15,6 +15,7 @@
 
 #include "format/batch.h"
 #include "format/layout.h"
+#include "log/log_walker.h"
 
 namespace opossum::internal {
 
@@ -220,44 +221,23 @@ Status StoreCore::RebuildIndexesLocked(uint64_t through) {
   if (!s.ok()) return s;
   ledger_.SetKeysGeneration(gen);
   if (!(s = positions_->Reset()).ok()) return s;
-  state_ = log::LogState{0, 0, 0, format::kSegmentHeaderSize, 0};
-  std::vector<uint64_t> offs;
-  while (state_.head < through) {
-    const log::Segment* seg = segments_.Get(state_.segment);
-    if (seg == nullptr) {
-      return Status::Corruption("segment " + std::to_string(state_.segment) + " of " +
-                                segments_.dir().string() + " is missing (position " +
-                                std::to_string(state_.head + 1) + ")");
+  log::LogWalker walk(&segments_, log::LogState{0, 0, 0, format::kSegmentHeaderSize, 0}, false);
+  while (walk.state().head < through) {
+    log::LogWalker::Step step = walk.Next();
+    if (step != log::LogWalker::Step::kBatch) {
+      return Status::Corruption(
+          walk.Where() + ": " +
+          (walk.why().empty() ? std::string("the log ends early") : walk.why()) + " (position " +
+          std::to_string(walk.state().head + 1) + " was checkpointed)");
     }
-    format::BatchInfo info;
-    std::string why;
-    offs.clear();
-    format::BatchCheck c = format::CheckBatch(seg->data(), seg->mapped(), state_.end_offset,
-                                              state_.head + 1, state_.last_checksum, false, &info,
-                                              &offs, &why);
-    if (c == format::BatchCheck::kEmpty) {
-      const log::Segment* next = segments_.Get(state_.segment + 1);
-      if (next != nullptr && next->first_position == state_.head + 1) {
-        state_.segment++;
-        state_.end_offset = format::kSegmentHeaderSize;
-        continue;
-      }
-    }
-    if (c != format::BatchCheck::kValid) {
-      return Status::Corruption("segment " + seg->path.string() + " offset " +
-                                std::to_string(state_.end_offset) + ": " +
-                                (why.empty() ? std::string("log ends early") : why) +
-                                " (position " + std::to_string(state_.head + 1) +
-                                " was checkpointed)");
-    }
+    const format::BatchInfo& info = walk.info();
     if (!(s = positions_->Reserve(info.first_position + info.count - 1)).ok()) return s;
     for (uint32_t i = 0; i < info.count; ++i) {
-      positions_->Set(info.first_position + i, format::PackLocation(state_.segment, offs[i]));
+      positions_->Set(info.first_position + i,
+                      format::PackLocation(walk.batch_segment(), walk.offsets()[i]));
     }
-    state_.head += info.count;
-    state_.end_offset += info.length;
-    state_.last_checksum = info.checksum;
   }
+  state_ = walk.state();
   return Status::Ok();
 }
 
@@ -282,7 +262,6 @@ Status StoreCore::ZeroFrom(const log::Segment* seg, uint64_t offset) {
 }
 
 Status StoreCore::AdoptTailLocked(bool* changed) {
-  std::vector<uint64_t> offs;
   Status s;
   uint64_t failed_segment, failed_offset;
   if (ledger_.FailedWrite(&failed_segment, &failed_offset)) {
@@ -300,51 +279,33 @@ Status StoreCore::AdoptTailLocked(bool* changed) {
     }
     ledger_.ClearFailedWrite();
   }
-  while (true) {
+  if (ledger_.segment_count() > segments_.count()) {
+    // A writer may have died right after starting the next segment (it
+    // counts a segment in the ledger once the file exists).
+    if (!(s = segments_.Refresh()).ok()) return s;
+  }
+  log::LogWalker walk(&segments_, state_, true);
+  log::LogWalker::Step step;
+  while ((step = walk.Next()) == log::LogWalker::Step::kBatch) {
+    const format::BatchInfo& info = walk.info();
+    if (!(s = positions_->Reserve(info.first_position + info.count - 1)).ok()) return s;
+    for (uint32_t i = 0; i < info.count; ++i) {
+      positions_->Set(info.first_position + i,
+                      format::PackLocation(walk.batch_segment(), walk.offsets()[i]));
+    }
+    state_ = walk.state();
+    *changed = true;
+  }
+  if (step == log::LogWalker::Step::kMissing) {
+    return Status::Corruption("segment " + std::to_string(state_.segment) + " named by " +
+                              ledger_.path().string() + " is missing");
+  }
+  {
     const log::Segment* seg = segments_.Get(state_.segment);
-    if (seg == nullptr) {
-      return Status::Corruption("segment " + std::to_string(state_.segment) + " named by " +
-                                ledger_.path().string() + " is missing");
-    }
-    format::BatchInfo info;
-    std::string why;
-    offs.clear();
-    format::BatchCheck c = format::CheckBatch(seg->data(), seg->mapped(), state_.end_offset,
-                                              state_.head + 1, state_.last_checksum, true, &info,
-                                              &offs, &why);
-    if (c == format::BatchCheck::kValid) {
-      if (!(s = positions_->Reserve(state_.head + info.count)).ok()) return s;
-      for (uint32_t i = 0; i < info.count; ++i) {
-        positions_->Set(state_.head + 1 + i, format::PackLocation(state_.segment, offs[i]));
-      }
-      state_.head += info.count;
-      state_.end_offset += info.length;
-      state_.last_checksum = info.checksum;
-      *changed = true;
-      continue;
-    }
-    if (c == format::BatchCheck::kEmpty) {
-      // A writer may have died right after starting the next segment (it
-      // counts a segment in the ledger once the file exists).
-      if (ledger_.segment_count() > segments_.count()) {
-        if (!(s = segments_.Refresh()).ok()) return s;
-      }
-      const log::Segment* next = segments_.GetIfKnown(state_.segment + 1);
-      if (next != nullptr && next->first_position == state_.head + 1) {
-        format::BatchCheck nc =
-            format::CheckBatch(next->data(), next->mapped(), format::kSegmentHeaderSize,
-                               state_.head + 1, state_.last_checksum, true, &info, nullptr, &why);
-        if (nc == format::BatchCheck::kValid) {
-          state_.segment++;
-          state_.end_offset = format::kSegmentHeaderSize;
-          continue;
-        }
-      }
-    }
     // The log ends here: whatever follows (a torn batch, stale bytes, a
     // segment started by a writer that died) is removed so that it can never
     // be taken for a batch later.
-    if (c == format::BatchCheck::kInvalid) {
+    if (step == log::LogWalker::Step::kInvalid && walk.where_segment() == state_.segment) {
       if (!(s = ZeroFrom(seg, state_.end_offset)).ok()) return s;
     }
     if (segments_.count() > state_.segment + 1 || !segments_.torn_path().empty()) {

@@ -5,6 +5,7 @@
 #include "format/batch.h"
 #include "format/checksum.h"
 #include "format/layout.h"
+#include "log/log_walker.h"
 #include "store/store_core.h"
 
 namespace opossum::internal {
@@ -14,38 +15,20 @@ Status StoreCore::Verify() {
   Status s = RefreshReaderView();
   if (!s.ok()) return s;
   // 1. The log: batches chained from the first segment up to the head.
-  uint64_t pos = 0, ordinal = 0, off = format::kSegmentHeaderSize, chain = 0;
-  std::vector<uint64_t> offs;
   std::vector<std::pair<uint64_t, uint64_t>> keys;  // (key hash, position)
-  while (pos < head) {
-    const log::Segment* seg = segments_.Get(ordinal);
-    if (seg == nullptr) {
-      return Status::Corruption("segment " + std::to_string(ordinal) + " in " +
-                                segments_.dir().string() + " is missing (position " +
-                                std::to_string(pos + 1) + ")");
+  log::LogWalker walk(&segments_, log::LogState{0, 0, 0, format::kSegmentHeaderSize, 0}, true);
+  while (walk.state().head < head) {
+    log::LogWalker::Step step = walk.Next();
+    if (step != log::LogWalker::Step::kBatch) {
+      return Status::Corruption(
+          walk.Where() + ": " +
+          (walk.why().empty() ? "the log ends before the head " + std::to_string(head) : walk.why()));
     }
-    format::BatchInfo info;
-    std::string why;
-    offs.clear();
-    format::BatchCheck c = format::CheckBatch(seg->data(), seg->mapped(), off, pos + 1, chain,
-                                              true, &info, &offs, &why);
-    if (c == format::BatchCheck::kEmpty) {
-      const log::Segment* next = segments_.Get(ordinal + 1);
-      if (next != nullptr && next->first_position == pos + 1) {
-        ++ordinal;
-        off = format::kSegmentHeaderSize;
-        continue;
-      }
-      why = "the log ends before the head " + std::to_string(head);
-    }
-    if (c != format::BatchCheck::kValid) {
-      return Status::Corruption("segment " + seg->path.string() + " offset " +
-                                std::to_string(off) + ": " + why);
-    }
+    const format::BatchInfo& info = walk.info();
     for (uint32_t i = 0; i < info.count; ++i) {
       uint64_t p = info.first_position + i;
       if (p > head) break;
-      uint64_t want = format::PackLocation(ordinal, offs[i]);
+      uint64_t want = format::PackLocation(walk.batch_segment(), walk.offsets()[i]);
       if (!positions_->Covers(p) || positions_->Get(p) != want) {
         return Status::Corruption(positions_->path().string() + " offset " +
                                   std::to_string(index::kPositionsHeaderSize + (p - 1) * 8) +
@@ -64,9 +47,6 @@ Status StoreCore::Verify() {
             p);
       }
     }
-    pos = info.first_position + info.count - 1;
-    off += info.length;
-    chain = info.checksum;
   }
   // 2. The key index: every list holds exactly the positions (up to what is
   // indexed) of the events that carry its key.
