@@ -121,8 +121,11 @@ Status KeyIndex::Open(const fs::path& dir, bool writable, uint64_t generation) {
   bool existed = fs::exists(ppath);
   Status s = postings_.Open(ppath, writable, true, 1 << 20);
   if (!s.ok()) return s;
+  if (postings_.size() < kIndexHeaderSize) {
+    return Status::Corruption(ppath.string() + ": too short for its header (offset 0)");
+  }
   auto* ph = reinterpret_cast<PostingsHeader*>(postings_.data());
-  if (!existed || (writable && ph->magic == 0)) {
+  if (!existed) {
     if (!writable) return Status::Corruption(ppath.string() + ": empty (offset 0)");
     ph->version = kIndexVersion;
     A(ph->alloc_end).store(kIndexHeaderSize);
@@ -321,6 +324,9 @@ Status KeyIndex::Insert(uint64_t hash, format::KeyKind kind, uint64_t position, 
   }
   KeySlot& slot = slots[i];
   uint64_t last = slot.last_block;
+  if (!SlotIntact(&slot) || !BlockInBounds(last, hash)) {
+    return Status::Corruption((dir_ / "postings").string() + ": the list of a key is damaged");
+  }
   auto* b = reinterpret_cast<PostingBlock*>(postings_.data() + last);
   uint32_t n = b->count;
   uint64_t* entries = reinterpret_cast<uint64_t*>(b + 1);
@@ -399,7 +405,11 @@ Status KeyIndex::CheckSealAndUnseal(bool unseal) {
   Table* t = table_.load(std::memory_order_acquire);
   if (t->header()->sealed == 1) {
     uint64_t sum = format::Hash64(t->slots(), t->capacity * sizeof(KeySlot), t->generation);
-    if (sum != t->header()->seal_checksum) {
+    // A writer in another process unseals before it changes a slot: a
+    // mismatch while it is unsealed is its work in progress, not damage.
+    bool still_sealed =
+        std::atomic_ref<uint64_t>(t->header()->sealed).load(std::memory_order_seq_cst) == 1;
+    if (sum != t->header()->seal_checksum && still_sealed) {
       return Status::Corruption((dir_ / "keys").string() +
                                 ": the key table does not match the checksum written when the "
                                 "store was closed (offset 48)");
@@ -407,7 +417,7 @@ Status KeyIndex::CheckSealAndUnseal(bool unseal) {
   } else if (t->header()->sealed != 0) {
     return Status::Corruption((dir_ / "keys").string() + ": bad seal flag at offset 40");
   }
-  if (unseal) t->header()->sealed = 0;
+  if (unseal) std::atomic_ref<uint64_t>(t->header()->sealed).store(0, std::memory_order_seq_cst);
   return Status::Ok();
 }
 

@@ -9,6 +9,9 @@ Status PositionIndex::Open(const std::filesystem::path& path, bool writable) {
   bool existed = std::filesystem::exists(path);
   Status s = map_.Open(path, writable, /*create=*/true, 1 << 20);
   if (!s.ok()) return s;
+  if (map_.size() < kPositionsHeaderSize) {
+    return Status::Corruption(path.string() + ": too short for its header (offset 0)");
+  }
   uint64_t magic;
   std::memcpy(&magic, map_.data(), 8);
   if (existed && magic == 0) {

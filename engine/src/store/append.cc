@@ -309,12 +309,10 @@ Status StoreCore::WriteGroup(const std::vector<Pending*>& accepted, std::vector<
       // Start a new segment: the batch goes whole into one segment.
       if (pieces.back().buf_begin == buf.size()) {
         pieces.pop_back();
-        // Buffered bytes (of this or another process) stay unsynced only in
-        // the segment the log ends in: sync the one we leave.
-        if (options_.durability == Durability::kBuffered) {
-          io::File* f;
-          if (!(s = SegmentFile(ordinal, &f)).ok() || !(s = f->DataSync()).ok()) return s;
-        }
+        // Buffered bytes (of this or another process, in either mode) stay
+        // unsynced only in the segment the log ends in: sync the one we leave.
+        io::File* f;
+        if (!(s = SegmentFile(ordinal, &f)).ok() || !(s = f->DataSync()).ok()) return s;
       } else {
         pieces.back().buf_end = buf.size();
       }

@@ -243,6 +243,8 @@ Status StoreCore::ForEach(uint64_t head, const Query& query, const ReadOptions& 
     size_t n = 0;
     for (uint64_t p; n < std::min<uint64_t>(kAhead, left) && (p = c->Next()) != 0;) group[n++] = p;
     if (n == 0) break;
+    // A list that broke may have ended early: never answer past it.
+    if (c->failed()) return DamagedIndex();
     if (n > 1) {
       for (size_t i = 0; i < n; ++i) positions_->Prefetch(group[i]);
       for (size_t i = 0; i < n; ++i) PrefetchRecord(group[i]);

@@ -154,6 +154,12 @@ Status StoreCore::OpenFiles() {
     write_lock_.Unlock();
     if (!s.ok()) return fail(s);
     if (!(s = open_lock_.LockShared()).ok()) return fail(s);  // converts, atomically
+  } else if (writable_ && (ledger_.clean() || ledger_.boot_id() != io::BootId())) {
+    // Not alone (readers have it open): still mark it in use by a writer, so
+    // that a machine restart before a clean close is recovered as one.
+    ledger_.SetClean(false);
+    ledger_.SetBootId(io::BootId());
+    if (!(s = ledger_.Sync()).ok()) return fail(s);
   }
   opened_ = true;
   return Status::Ok();
@@ -165,7 +171,7 @@ Status StoreCore::Recover(bool full) {
     // Only a segment beyond every commit can be one whose creation was cut
     // short (a segment is synced before it is used); any other is damaged.
     log::LogState commit;
-    if (ledger_.LatestCommit(&commit) && commit.segment >= segments_.count()) {
+    if (!ledger_.LatestCommit(&commit) || commit.segment >= segments_.count()) {
       return Status::Corruption("segment " + segments_.torn_path().string() +
                                 ": damaged header (offset 0) in a segment that holds committed "
                                 "events");
@@ -263,31 +269,20 @@ Status StoreCore::ZeroFrom(const log::Segment* seg, uint64_t offset) {
 
 Status StoreCore::AdoptTailLocked(bool* changed) {
   Status s;
-  uint64_t failed_segment, failed_offset;
-  if (ledger_.FailedWrite(&failed_segment, &failed_offset)) {
-    // A group whose write or sync failed began here: its appenders were
-    // told so, so none of its bytes may ever be adopted.
-    if (failed_segment == state_.segment && failed_offset == state_.end_offset) {
-      if (const log::Segment* seg = segments_.Get(state_.segment)) {
-        if (!(s = ZeroFrom(seg, state_.end_offset)).ok()) return s;
-      }
-      if (ledger_.segment_count() > segments_.count() && !(s = segments_.Refresh()).ok()) return s;
-      if (segments_.count() > state_.segment + 1) {
-        if (!(s = segments_.RemoveFrom(state_.segment + 1)).ok()) return s;
-        ledger_.SetSegmentCount(segments_.count());
-      }
-    }
-    ledger_.ClearFailedWrite();
-  }
-  if (ledger_.segment_count() > segments_.count()) {
-    // A writer may have died right after starting the next segment (it
-    // counts a segment in the ledger once the file exists).
-    if (!(s = segments_.Refresh()).ok()) return s;
-  }
+  // A group whose write or sync failed was reported to its appenders as
+  // failed, so none of its bytes may ever be adopted: the walk stops there.
+  uint64_t failed_segment = 0, failed_offset = 0;
+  const bool failed_mark = ledger_.FailedWrite(&failed_segment, &failed_offset);
   log::LogWalker walk(&segments_, state_, true);
   log::LogWalker::Step step;
+  bool at_failed_write = false;
   while ((step = walk.Next()) == log::LogWalker::Step::kBatch) {
     const format::BatchInfo& info = walk.info();
+    if (failed_mark && walk.batch_segment() == failed_segment &&
+        walk.offsets()[0] - format::kBatchHeaderSize == failed_offset) {
+      at_failed_write = true;
+      break;
+    }
     if (!(s = positions_->Reserve(info.first_position + info.count - 1)).ok()) return s;
     for (uint32_t i = 0; i < info.count; ++i) {
       positions_->Set(info.first_position + i,
@@ -305,13 +300,21 @@ Status StoreCore::AdoptTailLocked(bool* changed) {
     // The log ends here: whatever follows (a torn batch, stale bytes, a
     // segment started by a writer that died) is removed so that it can never
     // be taken for a batch later.
-    if (step == log::LogWalker::Step::kInvalid && walk.where_segment() == state_.segment) {
+    if (at_failed_write) {
+      // The failed group may start in the next segment; zero it where it is.
+      if (const log::Segment* fseg = segments_.Get(failed_segment)) {
+        if (!(s = ZeroFrom(fseg, failed_offset)).ok()) return s;
+      }
+    }
+    if ((at_failed_write || step == log::LogWalker::Step::kInvalid) &&
+        walk.where_segment() == state_.segment) {
       if (!(s = ZeroFrom(seg, state_.end_offset)).ok()) return s;
     }
     if (segments_.count() > state_.segment + 1 || !segments_.torn_path().empty()) {
       if (!(s = segments_.RemoveFrom(state_.segment + 1)).ok()) return s;
       ledger_.SetSegmentCount(segments_.count());
     }
+    if (failed_mark) ledger_.ClearFailedWrite();
     return Status::Ok();
   }
 }
