@@ -5,7 +5,10 @@ namespace opossum::log {
 LogWalker::Step LogWalker::Next() {
   where_segment_ = state_.segment;
   where_offset_ = state_.end_offset;
-  const Segment* seg = segments_->Get(state_.segment);
+  // Only the segments already known: the caller refreshes the set when the
+  // ledger counts more (a folder listing per commit would cost more than
+  // the commit).
+  const Segment* seg = segments_->GetIfKnown(state_.segment);
   if (seg == nullptr) return Step::kMissing;
   offsets_.clear();
   why_.clear();
@@ -14,7 +17,7 @@ LogWalker::Step LogWalker::Next() {
                          state_.last_checksum, deep_, &info_, &offsets_, &why_);
   uint64_t ordinal = state_.segment;
   if (c == format::BatchCheck::kEmpty) {
-    const Segment* next = segments_->Get(state_.segment + 1);
+    const Segment* next = segments_->GetIfKnown(state_.segment + 1);
     if (next == nullptr || next->first_position != state_.head + 1) return Step::kEnd;
     c = format::CheckBatch(next->data(), next->mapped(), format::kSegmentHeaderSize,
                            state_.head + 1, state_.last_checksum, deep_, &info_, &offsets_, &why_);

@@ -17,7 +17,8 @@ namespace opossum::log {
 class LogWalker {
  public:
   // From `start` (head, segment, end offset, chain checksum). With `deep`,
-  // each record's FlatBuffers table is verified too.
+  // each record's FlatBuffers table is verified too. It walks the segments
+  // `segments` knows: refresh the set first if others may have been created.
   LogWalker(SegmentSet* segments, const LogState& start, bool deep)
       : segments_(segments), state_(start), deep_(deep) {}
 

@@ -227,6 +227,7 @@ Status StoreCore::RebuildIndexesLocked(uint64_t through) {
   if (!s.ok()) return s;
   ledger_.SetKeysGeneration(gen);
   if (!(s = positions_->Reset()).ok()) return s;
+  if (!(s = segments_.Refresh()).ok()) return s;
   log::LogWalker walk(&segments_, log::LogState{0, 0, 0, format::kSegmentHeaderSize, 0}, false);
   while (walk.state().head < through) {
     log::LogWalker::Step step = walk.Next();

@@ -13,7 +13,7 @@ namespace opossum::internal {
 Status StoreCore::Verify() {
   const uint64_t head = Head();
   Status s = RefreshReaderView();
-  if (!s.ok()) return s;
+  if (!s.ok() || !(s = segments_.Refresh()).ok()) return s;
   // 1. The log: batches chained from the first segment up to the head.
   std::vector<std::pair<uint64_t, uint64_t>> keys;  // (key hash, position)
   log::LogWalker walk(&segments_, log::LogState{0, 0, 0, format::kSegmentHeaderSize, 0}, true);
