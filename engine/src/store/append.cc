@@ -67,11 +67,11 @@ Status StoreCore::Append(std::span<const Event> events,
     }
     if (p.state.load(std::memory_order_acquire) == kLead) {
       lk.lock();
-      LeadGroups(lk);
+      LeadGroups(lk, 0);
     }
   } else {
     leader_busy_ = true;
-    LeadGroups(lk);
+    LeadGroups(lk, 0);
   }
   if (p.status.ok() && last_position != nullptr) *last_position = p.last_position;
   return p.status;
@@ -79,7 +79,7 @@ Status StoreCore::Append(std::span<const Event> events,
 
 // Commits the queue as one group and hands leadership to the first appender
 // still queued (or ends it). Called with queue_mu_ held and leader_busy_ set.
-void StoreCore::LeadGroups(std::unique_lock<std::mutex>& lk) {
+void StoreCore::LeadGroups(std::unique_lock<std::mutex>& lk, int rounds) {
   std::vector<std::shared_ptr<Pending>> group;
   std::vector<Pending*> raw;
   uint64_t bytes = 0;
@@ -94,15 +94,23 @@ void StoreCore::LeadGroups(std::unique_lock<std::mutex>& lk) {
   CommitGroup(raw);
   // `group` keeps each Pending alive while its appender is woken.
   for (auto& g : group) g->state.store(kDone, std::memory_order_release);
+  wake_epoch_.fetch_add(1, std::memory_order_release);
+  wake_epoch_.notify_all();
   lk.lock();
   if (queue_.empty()) {
     leader_busy_ = false;
+  } else if (rounds + 1 < kLeaderRounds) {
+    // Lead the next group too: handing over costs a context switch.
+    LeadGroups(lk, rounds + 1);
+    return;
   } else {
     queue_.front()->state.store(kLead, std::memory_order_release);
+    lk.unlock();
+    wake_epoch_.fetch_add(1, std::memory_order_release);
+    wake_epoch_.notify_all();
+    return;
   }
   lk.unlock();
-  wake_epoch_.fetch_add(1, std::memory_order_release);
-  wake_epoch_.notify_all();
 }
 
 Status StoreCore::CatchUpLocked() {

@@ -94,7 +94,8 @@ class StoreCore {
   Status IndexCatchUpLocked();
   Status RebuildIndexesLocked(uint64_t through);
   void CommitGroup(std::vector<Pending*>& group);
-  void LeadGroups(std::unique_lock<std::mutex>& lk);
+  void LeadGroups(std::unique_lock<std::mutex>& lk, int rounds);
+  static constexpr int kLeaderRounds = 4;  // groups one leader commits in a row at most
   Status CheckIdempotency(const Pending& p, const std::vector<Pending*>& accepted,
                           uint64_t* duplicate_last);
   uint64_t CheckCondition(const AppendCondition& c, const std::vector<Pending*>& accepted,
