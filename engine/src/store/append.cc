@@ -449,6 +449,7 @@ void StoreCore::CommitGroup(std::vector<Pending*>& group) {
   if (keys_->indexed_through() == state_.head) {
     thread_local std::vector<index::KeyIndex::Entry> entries;
     entries.clear();
+    entries.reserve(new_keys);
     for (Pending* g : accepted) {
       for (size_t i = 0; i < g->events.size(); ++i) {
         const format::EncodedEvent& e = g->events[i];
