@@ -27,6 +27,7 @@
 namespace opossum {
 namespace {
 
+using ::opossum::testing::TagWithPrefix;
 using ::opossum::testing::TempDir;
 using ::opossum::testing::TestSeed;
 
@@ -64,13 +65,6 @@ std::vector<Event> MakeBatch(const std::string& batch_name, size_t k,
   return events;
 }
 
-std::string BatchTagOf(const EventView& v) {
-  for (std::string_view t : v.tags()) {
-    if (t.substr(0, kBatchPrefix.size()) == kBatchPrefix) return std::string(t);
-  }
-  return {};
-}
-
 // k and j from an event's "k/j" or "k/j/value" data.
 bool ParseKJ(std::string_view data, uint64_t* k, uint64_t* j) {
   size_t slash = data.find('/');
@@ -105,7 +99,7 @@ void ExpectGaplessAndContiguous(const Store& store, const std::vector<Committed>
   std::map<std::string, std::vector<const EventView*>> by_batch;
   for (size_t i = 0; i < all.size(); ++i) {
     ASSERT_EQ(all[i].position(), i + 1) << "positions must be gapless from 1";
-    by_batch[BatchTagOf(all[i])].push_back(&all[i]);
+    by_batch[TagWithPrefix(all[i], kBatchPrefix)].push_back(&all[i]);
   }
   EXPECT_EQ(by_batch.count(""), 0u) << "event without a batch tag";
   EXPECT_EQ(by_batch.size(), committed.size()) << "batches in store vs committed";
@@ -507,7 +501,7 @@ TEST(ConcurrencyRead, SnapshotsNeverSeePartOfABatchOrBeyondTheirHead) {
           ok = false;
           return false;
         }
-        auto& entry = seen[BatchTagOf(v)];
+        auto& entry = seen[TagWithPrefix(v, kBatchPrefix)];
         ++entry.first;
         entry.second = k;
         return true;
@@ -544,7 +538,7 @@ TEST(ConcurrencyRead, SnapshotsNeverSeePartOfABatchOrBeyondTheirHead) {
         }
       }
       if (!newest.empty()) {
-        std::string tag = BatchTagOf(newest[0]);
+        std::string tag = TagWithPrefix(newest[0], kBatchPrefix);
         std::vector<EventView> batch;
         s = snap.Read(Query::ForTags({tag}), {}, &batch);
         uint64_t k = 0, j = 0;

@@ -20,6 +20,7 @@
 namespace opossum {
 namespace {
 
+using ::opossum::testing::DescribeQuery;
 using ::opossum::testing::TempDir;
 
 // ---------------------------------------------------------------------------
@@ -121,20 +122,6 @@ void AppendToModel(Store& store, std::vector<ModelEvent>* model, std::vector<Eve
   }
 }
 
-std::string QueryName(const Query& q) {
-  if (q.items.empty()) return "All";
-  std::string s;
-  for (const QueryItem& item : q.items) {
-    if (!s.empty()) s += " OR ";
-    s += "{types:";
-    for (const auto& t : item.types) s += t + ",";
-    s += " tags:";
-    for (const auto& t : item.tags) s += t + ",";
-    s += "}";
-  }
-  return s;
-}
-
 std::string OptName(const std::optional<uint64_t>& v) {
   return v.has_value() ? std::to_string(*v) : "none";
 }
@@ -161,7 +148,7 @@ class ContractQueryTest : public ::testing::Test {
   // Checks Read (forwards and backwards) and ReadLast against `expected`
   // (ascending) and against the model.
   void ExpectMatches(const Query& q, const std::vector<uint64_t>& expected) {
-    SCOPED_TRACE(QueryName(q));
+    SCOPED_TRACE(DescribeQuery(q));
     EXPECT_EQ(ModelRead(model_, q, {}), expected) << "the test's model disagrees";
     EXPECT_EQ(ReadPositions(*store_, q), expected);
     std::vector<uint64_t> reversed(expected.rbegin(), expected.rend());
@@ -232,7 +219,7 @@ TEST_F(ContractQueryTest, ItemWithNeitherTypesNorTagsIsInvalidArgument) {
   Query mixed = Query::ForTypes({"A"});
   mixed.Or(QueryItem{});
   for (const Query& q : {empty_item, mixed}) {
-    SCOPED_TRACE(QueryName(q));
+    SCOPED_TRACE(DescribeQuery(q));
     std::vector<EventView> out;
     Status s = store_->Read(q, {}, &out);
     EXPECT_TRUE(s.IsInvalidArgument()) << s.ToString();
@@ -294,7 +281,7 @@ TEST(ContractRead, EveryFromBackwardsLimitCombinationMatchesModel) {
       for (bool backwards : {false, true}) {
         for (const auto& limit : limits) {
           ReadOptions ro{.from = from, .backwards = backwards, .limit = limit};
-          SCOPED_TRACE(QueryName(q) + " from=" + OptName(from) +
+          SCOPED_TRACE(DescribeQuery(q) + " from=" + OptName(from) +
                        " backwards=" + (backwards ? "1" : "0") + " limit=" + OptName(limit));
           std::vector<uint64_t> expected = ModelRead(model, q, ro);
           EXPECT_EQ(ReadPositions(*store, q, ro), expected);
@@ -613,7 +600,7 @@ TEST(ContractCondition, ConflictingPositionIsARealMatchAfterAfter) {
     for (std::optional<uint64_t> after :
          {std::optional<uint64_t>{}, std::optional<uint64_t>{0}, std::optional<uint64_t>{10},
           std::optional<uint64_t>{27}, std::optional<uint64_t>{39}, std::optional<uint64_t>{40}}) {
-      SCOPED_TRACE(QueryName(q) + " after=" + OptName(after));
+      SCOPED_TRACE(DescribeQuery(q) + " after=" + OptName(after));
       std::vector<uint64_t> matches = ModelRead(model, q, ReadOptions{.from = after.value_or(0) + 1});
       Status s = store->Append({Ev("Probe", {"probe"})}, AppendCondition{q, after});
       if (matches.empty()) {

@@ -53,7 +53,10 @@ namespace {
 
 namespace fs = std::filesystem;
 using opossum::testing::TempDir;
+using opossum::testing::DescribeQuery;
 using opossum::testing::TestSeed;
+using opossum::testing::ReadFileBytes;
+using opossum::testing::WriteFileBytes;
 
 // The few on-disk facts these tests rely on (docs: segment format), kept
 // here rather than taken from the engine's internal headers so that a format
@@ -69,21 +72,6 @@ T Load(const std::string& bytes, uint64_t offset) {
   T v{};
   std::memcpy(&v, bytes.data() + offset, sizeof v);
   return v;
-}
-
-std::string ReadFileBytes(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-bool WriteFileBytes(const fs::path& p, const std::string& bytes) {
-  fs::create_directories(p.parent_path());
-  std::ofstream out(p, std::ios::binary | std::ios::trunc);
-  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-  out.close();
-  return out.good();
 }
 
 // Every regular file of a store folder, by path relative to the folder;
@@ -404,20 +392,6 @@ bool Matches(const ModelEvent& e, const Query& q) {
   return false;
 }
 
-std::string Describe(const Query& q) {
-  if (q.items.empty()) return "All";
-  std::string s;
-  for (const QueryItem& item : q.items) {
-    if (!s.empty()) s += " OR ";
-    s += "{types:";
-    for (const auto& t : item.types) s += t + ",";
-    s += " tags:";
-    for (const auto& t : item.tags) s += t + ",";
-    s += "}";
-  }
-  return s;
-}
-
 std::string Describe(const ReadOptions& o) {
   std::string s = o.backwards ? "backwards" : "forwards";
   if (o.from) s += " from " + std::to_string(*o.from);
@@ -603,7 +577,7 @@ class Checker {
     }
     std::vector<EventView> got;
     Status s = store.Read(q, o, &got);
-    Judge("Read(" + Describe(q) + ", " + Describe(o) + ")", s, got, want, involved);
+    Judge("Read(" + DescribeQuery(q) + ", " + Describe(o) + ")", s, got, want, involved);
 
     std::optional<EventView> last;
     s = store.ReadLast(q, &last);
@@ -611,7 +585,7 @@ class Checker {
     if (last) got_last.push_back(*last);
     std::vector<uint64_t> want_last;
     if (!matching.empty()) want_last.push_back(matching.back());
-    Judge("ReadLast(" + Describe(q) + ")", s, got_last, want_last, involved);
+    Judge("ReadLast(" + DescribeQuery(q) + ")", s, got_last, want_last, involved);
   }
 
   void CheckReads(const Store& store) {

@@ -46,24 +46,11 @@ namespace {
 namespace fs = std::filesystem;
 using opossum::testing::TempDir;
 using opossum::testing::TestSeed;
+using opossum::testing::ReadFileBytes;
+using opossum::testing::WriteFileBytes;
 
 // ---------------------------------------------------------------------------
 // Small file helpers.
-
-std::string ReadFileBytes(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-void WriteFileBytes(const fs::path& p, const std::string& bytes) {
-  fs::create_directories(p.parent_path());
-  std::ofstream out(p, std::ios::binary | std::ios::trunc);
-  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-  out.close();
-  ASSERT_TRUE(out.good()) << "cannot write " << p;
-}
 
 // Every regular file under `dir`, keyed by its path relative to `dir`.
 using Snapshot = std::map<std::string, std::string>;
@@ -81,7 +68,7 @@ void RestoreSnapshot(const fs::path& dir, const Snapshot& snap) {
   std::error_code ec;
   fs::remove_all(dir, ec);
   fs::create_directories(dir);
-  for (const auto& [rel, bytes] : snap) WriteFileBytes(dir / rel, bytes);
+  for (const auto& [rel, bytes] : snap) ASSERT_TRUE(WriteFileBytes(dir / rel, bytes)) << rel;
 }
 
 // The one segment file of a snapshot (relative path), or "" when there is

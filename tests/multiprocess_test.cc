@@ -28,6 +28,7 @@
 namespace opossum {
 namespace {
 
+using ::opossum::testing::TagWithPrefix;
 using ::opossum::testing::TempDir;
 
 constexpr std::string_view kStoreName = "shared";
@@ -144,13 +145,6 @@ std::vector<Event> MakeBatch(const std::string& name, uint64_t k, uint64_t value
   return events;
 }
 
-std::string BatchTagOf(const EventView& v) {
-  for (std::string_view t : v.tags()) {
-    if (t.substr(0, kBatchPrefix.size()) == kBatchPrefix) return std::string(t);
-  }
-  return {};
-}
-
 // "" when the snapshot holds positions 1..head() exactly, every batch whole
 // and contiguous, events of a batch in order; else the first problem.
 std::string CheckSnapshot(const Reader& snap) {
@@ -168,7 +162,7 @@ std::string CheckSnapshot(const Reader& snap) {
     }
     ++expect;
     auto p = ParsePayload(v.data());
-    std::string tag = BatchTagOf(v);
+    std::string tag = TagWithPrefix(v, kBatchPrefix);
     if (!p || tag.empty()) {
       problem = "bad event at " + std::to_string(v.position());
       return false;
@@ -456,7 +450,7 @@ TEST(MultiProcessVisibility, HeadReadsAndConditionsSeeTheOtherProcess) {
   std::vector<EventView> all;
   ASSERT_TRUE(store->Read(Query::All(), {}, &all).ok());
   std::vector<std::string> order;
-  for (const EventView& v : all) order.push_back(BatchTagOf(v));
+  for (const EventView& v : all) order.push_back(TagWithPrefix(v, kBatchPrefix));
   EXPECT_EQ(order, (std::vector<std::string>{"batch:b-1", "batch:b-1", "batch:b-1",
                                               "batch:a-fresh", "batch:b-2"}));
 }

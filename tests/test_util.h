@@ -9,8 +9,13 @@
 #include <cstdint>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <random>
+#include <sstream>
 #include <string>
+#include <string_view>
+
+#include "opossum/opossum.h"
 
 namespace opossum::testing {
 
@@ -50,6 +55,47 @@ inline uint64_t TestSeed() {
   std::fprintf(stderr, "[ seed     ] OPOSSUM_SEED=%llu\n",
                static_cast<unsigned long long>(seed));
   return seed;
+}
+
+// The whole content of a file ("" when it cannot be read).
+inline std::string ReadFileBytes(const std::filesystem::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// Writes `bytes` as the whole file (creating folders); false on failure.
+inline bool WriteFileBytes(const std::filesystem::path& p, const std::string& bytes) {
+  std::filesystem::create_directories(p.parent_path());
+  std::ofstream out(p, std::ios::binary | std::ios::trunc);
+  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  out.close();
+  return out.good();
+}
+
+// "{types:A,B, tags:x,} OR ..." or "All", for test traces.
+inline std::string DescribeQuery(const Query& q) {
+  if (q.items.empty()) return "All";
+  std::string s;
+  for (const QueryItem& item : q.items) {
+    if (!s.empty()) s += " OR ";
+    s += "{types:";
+    for (const auto& t : item.types) s += t + ",";
+    s += " tags:";
+    for (const auto& t : item.tags) s += t + ",";
+    s += "}";
+  }
+  return s;
+}
+
+// The event's tag that starts with `prefix` (tests mark each batch with
+// one), or "".
+inline std::string TagWithPrefix(const EventView& v, std::string_view prefix) {
+  for (std::string_view t : v.tags()) {
+    if (t.substr(0, prefix.size()) == prefix) return std::string(t);
+  }
+  return {};
 }
 
 }  // namespace opossum::testing
