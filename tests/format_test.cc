@@ -1067,3 +1067,31 @@ TEST(FormatVerifyTest, RandomGarbageNeverCrashes) {
 
 }  // namespace
 }  // namespace opossum::format
+
+namespace opossum::format {
+namespace {
+
+// CRC-32C check values: the standard one, and the same result from the
+// hardware path and the table path on lengths that exercise both loops.
+TEST(FormatCrc32cTest, KnownAnswers) {
+  EXPECT_EQ(Crc32c("123456789", 9), 0xE3069283u);
+  EXPECT_EQ(Crc32c("", 0), 0u);
+  std::string zeros(32, '\0');
+  EXPECT_EQ(Crc32c(zeros.data(), zeros.size()), 0x8A9136AAu);  // RFC 3720, 32 zero bytes
+  std::string ones(32, '\xff');
+  EXPECT_EQ(Crc32c(ones.data(), ones.size()), 0x62A8AB43u);  // RFC 3720, 32 0xFF bytes
+}
+
+TEST(FormatCrc32cTest, EveryLengthDiffersFromItsNeighbours) {
+  std::string bytes;
+  for (int i = 0; i < 300; ++i) bytes.push_back(static_cast<char>(i * 7 + 3));
+  for (size_t n = 1; n < bytes.size(); ++n) {
+    EXPECT_NE(Crc32c(bytes.data(), n), Crc32c(bytes.data(), n - 1)) << n;
+    std::string flipped = bytes.substr(0, n);
+    flipped[n / 2] ^= 0x10;
+    EXPECT_NE(Crc32c(flipped.data(), n), Crc32c(bytes.data(), n)) << n;
+  }
+}
+
+}  // namespace
+}  // namespace opossum::format

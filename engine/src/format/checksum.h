@@ -10,7 +10,10 @@ namespace opossum::format {
 
 uint64_t Hash64(const void* data, size_t size, uint64_t seed = 0);
 
-// Checksum of a record: bytes [8, 24 + length) of the record.
+// CRC-32C (Castagnoli) of `size` bytes.
+uint32_t Crc32c(const void* data, size_t size);
+
+// Checksum of a record: CRC-32C of bytes [8, 24 + length) of the record.
 uint32_t RecordChecksum(const uint8_t* record, uint32_t fb_length);
 
 // Checksum of a batch (see BatchHeader::checksum): over the first 24 bytes

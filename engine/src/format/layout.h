@@ -52,7 +52,7 @@ static_assert(sizeof(BatchHeader) == kBatchHeaderSize);
 // `opossum.fb.Event` table, then zero padding to 8 bytes.
 struct RecordHeader {
   uint32_t length;     // FlatBuffers bytes
-  uint32_t checksum;   // low 32 bits of XXH3-64 of bytes [8, 24 + length)
+  uint32_t checksum;   // CRC-32C of bytes [8, 24 + length)
   uint64_t position;
   int64_t timestamp_ns;
 };
