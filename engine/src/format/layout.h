@@ -10,7 +10,7 @@
 namespace opossum::format {
 
 constexpr uint64_t kSegmentMagic = 0x314745534d53504fULL;  // "OPSMSEG1" little-endian
-constexpr uint32_t kSegmentVersion = 1;
+constexpr uint32_t kSegmentVersion = 2;  // 2: CRC-32C record checksums
 constexpr uint64_t kSegmentHeaderSize = 64;
 
 constexpr uint32_t kBatchMagic = 0x5442504fU;  // "OPBT"

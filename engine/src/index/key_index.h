@@ -38,7 +38,7 @@ namespace opossum::index {
 // ON-DISK FORMAT.
 constexpr uint64_t kKeysMagic = 0x5359454b534f504fULL;      // "OPOSKEYS"
 constexpr uint64_t kPostingsMagic = 0x54534f50534f504fULL;  // "OPOSPOST"
-constexpr uint32_t kIndexVersion = 1;
+constexpr uint32_t kIndexVersion = 2;  // 2: check bits in slots, blocks and entries
 constexpr uint64_t kIndexHeaderSize = 64;
 constexpr uint64_t kInitialKeyCapacity = 1024;
 constexpr uint32_t kFirstBlockCapacity = 4;
