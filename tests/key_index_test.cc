@@ -521,7 +521,7 @@ TEST_F(KeyIndexTest, DamagedHeadersAreCorruption) {
   };
   const Case cases[] = {
       {"keys", 0, 0x1234},                 // magic
-      {"keys", 8, 2},                      // version
+      {"keys", 8, kIndexVersion + 1},      // another version
       {"keys", 16, 1000},                  // capacity not a power of two
       {"keys", 16, 0},                     // capacity 0
       {"keys", 16, uint64_t{1} << 20},     // capacity beyond the file
