@@ -325,8 +325,10 @@ Status StoreCore::WriteGroup(const std::vector<Pending*>& accepted, std::vector<
         pieces.back().buf_end = buf.size();
       }
       ++ordinal;
-      if (segments_.count() > ordinal) {
-        // Left by a writer that died before using it.
+      // A writer that died before using a segment it created may have left
+      // the file (even before counting it in the ledger): look, and remove.
+      if (!(s = segments_.Refresh()).ok()) return s;
+      if (segments_.count() > ordinal || !segments_.torn_path().empty()) {
         if (!(s = segments_.RemoveFrom(ordinal)).ok()) return s;
       }
       uint64_t size = std::max(options_.segment_size,

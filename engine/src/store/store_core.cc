@@ -154,7 +154,14 @@ Status StoreCore::OpenFiles() {
     write_lock_.Unlock();
     if (!s.ok()) return fail(s);
     if (!(s = open_lock_.LockShared()).ok()) return fail(s);  // converts, atomically
-  } else if (writable_ && (ledger_.clean() || ledger_.boot_id() != io::BootId())) {
+  } else if (writable_ && !ledger_.clean() &&
+             (io::BootId().empty() || ledger_.boot_id() != io::BootId())) {
+    // Not cleanly closed before a machine restart, and others (readers) have
+    // it open: only a writer alone may recover it.
+    return fail(Status::Busy("the store " + path_.string() +
+                             " needs recovery after a machine restart, which needs it to be "
+                             "opened for writing while no other process has it open"));
+  } else if (writable_ && ledger_.clean()) {
     // Not alone (readers have it open): still mark it in use by a writer, so
     // that a machine restart before a clean close is recovered as one.
     ledger_.SetClean(false);
@@ -277,10 +284,13 @@ Status StoreCore::AdoptTailLocked(bool* changed) {
   log::LogWalker walk(&segments_, state_, true);
   log::LogWalker::Step step;
   bool at_failed_write = false;
-  while ((step = walk.Next()) == log::LogWalker::Step::kBatch) {
+  while (true) {
+    // The mark is where the log ended when the failed group began; its
+    // first batch may sit there or at the start of the next segment.
+    const log::LogState before = walk.state();
+    if ((step = walk.Next()) != log::LogWalker::Step::kBatch) break;
     const format::BatchInfo& info = walk.info();
-    if (failed_mark && walk.batch_segment() == failed_segment &&
-        walk.offsets()[0] - format::kBatchHeaderSize == failed_offset) {
+    if (failed_mark && before.segment == failed_segment && before.end_offset == failed_offset) {
       at_failed_write = true;
       break;
     }
