@@ -238,40 +238,33 @@ Status FileLock::Lock(std::chrono::milliseconds timeout) {
                       std::to_string(timeout.count()) + " ms (another process is writing)");
 }
 
-Status FileLock::TryLock(bool* acquired) {
+namespace {
+// Boost.Interprocess throws; the store speaks Status.
+template <typename F>
+Status LockCall(const char* what, const fs::path& path, F&& call) {
   try {
-    *acquired = impl_->lock.try_lock();
+    call();
   } catch (const bip::interprocess_exception& e) {
-    return Status::IOError("lock " + impl_->path.string() + ": " + e.what());
+    return Status::IOError(std::string(what) + " " + path.string() + ": " + e.what());
   }
   return Status::Ok();
+}
+}  // namespace
+
+Status FileLock::TryLock(bool* acquired) {
+  return LockCall("lock", impl_->path, [&] { *acquired = impl_->lock.try_lock(); });
 }
 
 Status FileLock::Unlock() {
-  try {
-    impl_->lock.unlock();
-  } catch (const bip::interprocess_exception& e) {
-    return Status::IOError("unlock " + impl_->path.string() + ": " + e.what());
-  }
-  return Status::Ok();
+  return LockCall("unlock", impl_->path, [&] { impl_->lock.unlock(); });
 }
 
 Status FileLock::LockShared() {
-  try {
-    impl_->lock.lock_sharable();
-  } catch (const bip::interprocess_exception& e) {
-    return Status::IOError("lock " + impl_->path.string() + ": " + e.what());
-  }
-  return Status::Ok();
+  return LockCall("lock", impl_->path, [&] { impl_->lock.lock_sharable(); });
 }
 
 Status FileLock::UnlockShared() {
-  try {
-    impl_->lock.unlock_sharable();
-  } catch (const bip::interprocess_exception& e) {
-    return Status::IOError("unlock " + impl_->path.string() + ": " + e.what());
-  }
-  return Status::Ok();
+  return LockCall("unlock", impl_->path, [&] { impl_->lock.unlock_sharable(); });
 }
 
 Status SyncDir(const fs::path& dir) {
