@@ -67,7 +67,8 @@ Status Ledger::Create(const std::filesystem::path& path, uint64_t segment_size) 
   LedgerSlot* slots = reinterpret_cast<LedgerSlot*>(buf.data() + offsetof(LedgerPage, commit));
   // Sequence 1 lives in slot 1 (seq & 1), so the next write (sequence 2)
   // goes to the other slot and never overwrites the only valid one.
-  LogState empty{1, 0, 0, format::kSegmentHeaderSize, 0};
+  LogState empty = EmptyLogState();
+  empty.seq = 1;
   WriteSlot(&slots[1], empty);
   slots = reinterpret_cast<LedgerSlot*>(buf.data() + offsetof(LedgerPage, checkpoint));
   WriteSlot(&slots[1], empty);

@@ -18,6 +18,7 @@
 #include <filesystem>
 #include <string>
 
+#include "format/layout.h"
 #include "io/file.h"
 #include "opossum/status.h"
 
@@ -36,6 +37,10 @@ struct LogState {
   uint64_t end_offset = 0;     // where the next batch goes in that segment
   uint64_t last_checksum = 0;  // checksum of the last batch (chain seed)
 };
+
+// The state of a log with no events: the first batch goes into segment 0
+// right after its header, and the checksum chain starts at 0.
+inline LogState EmptyLogState() { return LogState{0, 0, 0, format::kSegmentHeaderSize, 0}; }
 
 struct LedgerSlot {
   uint64_t seq;

@@ -378,7 +378,6 @@ Status StoreCore::WriteGroup(const std::vector<Pending*>& accepted, std::vector<
     if (zeroed && ordinal == state_.segment) ledger_.ClearFailedWrite();
     return s;
   }
-  if (options_.durability == Durability::kBuffered) unsynced_ = true;
   state_.segment = ordinal;
   state_.end_offset = off;
   *checksum = chain;
@@ -494,7 +493,6 @@ Status StoreCore::CheckpointLocked() {
   io::File* f;
   Status s = SegmentFile(state_.segment, &f);
   if (!s.ok() || !(s = f->DataSync()).ok()) return s;
-  unsynced_ = false;
   log::LogState st;
   if (ledger_.LatestCommit(&st)) ledger_.WriteCheckpoint(st);
   return ledger_.Sync();

@@ -198,7 +198,7 @@ Status StoreCore::Recover(bool full) {
     // follows while it is whole.
     log::LogState cp;
     if (!ledger_.LatestCheckpoint(&cp)) {
-      cp = log::LogState{0, 0, 0, format::kSegmentHeaderSize, 0};
+      cp = log::EmptyLogState();
     }
     if (!(s = RebuildIndexesLocked(cp.head)).ok()) return s;
   } else {
@@ -235,7 +235,7 @@ Status StoreCore::RebuildIndexesLocked(uint64_t through) {
   ledger_.SetKeysGeneration(gen);
   if (!(s = positions_->Reset()).ok()) return s;
   if (!(s = segments_.Refresh()).ok()) return s;
-  log::LogWalker walk(&segments_, log::LogState{0, 0, 0, format::kSegmentHeaderSize, 0}, false);
+  log::LogWalker walk(&segments_, log::EmptyLogState(), false);
   while (walk.state().head < through) {
     log::LogWalker::Step step = walk.Next();
     if (step != log::LogWalker::Step::kBatch) {
@@ -344,7 +344,6 @@ StoreCore::~StoreCore() {
     if (write_lock_.Lock(options_.lock_timeout).ok()) {
       log::LogState st;
       bool ok = ledger_.LatestCommit(&st);
-      if (ok && unsynced_ && write_file_.is_open()) ok = write_file_.DataSync().ok();
       if (ok) {
         const log::Segment* seg = segments_.Get(st.segment);
         if (seg != nullptr) {

@@ -130,7 +130,6 @@ class StoreCore {
   uint64_t write_ordinal_ = ~uint64_t{0};
   io::File write_file_;
   int64_t last_ledger_sync_ns_ = 0;
-  bool unsynced_ = false;  // buffered bytes not yet synced
 
   // Group commit queue.
   std::mutex queue_mu_;

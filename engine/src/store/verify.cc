@@ -16,7 +16,7 @@ Status StoreCore::Verify() {
   if (!s.ok() || !(s = segments_.Refresh()).ok()) return s;
   // 1. The log: batches chained from the first segment up to the head.
   std::vector<std::pair<uint64_t, uint64_t>> keys;  // (key hash, position)
-  log::LogWalker walk(&segments_, log::LogState{0, 0, 0, format::kSegmentHeaderSize, 0}, true);
+  log::LogWalker walk(&segments_, log::EmptyLogState(), true);
   while (walk.state().head < head) {
     log::LogWalker::Step step = walk.Next();
     if (step != log::LogWalker::Step::kBatch) {
