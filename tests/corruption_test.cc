@@ -80,10 +80,7 @@ using Snapshot = std::map<std::string, std::optional<std::string>>;
 
 Snapshot TakeSnapshot(const fs::path& dir) {
   Snapshot snap;
-  for (const auto& e : fs::recursive_directory_iterator(dir)) {
-    if (!e.is_regular_file()) continue;
-    snap[fs::relative(e.path(), dir).string()] = ReadFileBytes(e.path());
-  }
+  for (auto& [rel, bytes] : opossum::testing::ReadTree(dir)) snap[rel] = std::move(bytes);
   return snap;
 }
 

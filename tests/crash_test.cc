@@ -55,14 +55,7 @@ using opossum::testing::WriteFileBytes;
 // Every regular file under `dir`, keyed by its path relative to `dir`.
 using Snapshot = std::map<std::string, std::string>;
 
-Snapshot TakeSnapshot(const fs::path& dir) {
-  Snapshot snap;
-  for (const auto& e : fs::recursive_directory_iterator(dir)) {
-    if (!e.is_regular_file()) continue;
-    snap[fs::relative(e.path(), dir).string()] = ReadFileBytes(e.path());
-  }
-  return snap;
-}
+Snapshot TakeSnapshot(const fs::path& dir) { return opossum::testing::ReadTree(dir); }
 
 void RestoreSnapshot(const fs::path& dir, const Snapshot& snap) {
   std::error_code ec;
@@ -585,6 +578,20 @@ TEST(CrashTest, SigkillDuringConcurrentAppends) {
 
 class CrashTornTail : public ::testing::Test {
  protected:
+  // Appends `count` events of batch `b` (kept in model_) as one batch.
+  void AppendModelBatch(Store& store, const char* phase, size_t b, int count) {
+    std::vector<Event> batch;
+    for (int i = 0; i < count; ++i) {
+      ModelEvent m = MakeEvent(phase, b, i);
+      model_.push_back(m);
+      batch.push_back(ToEvent(m));
+    }
+    uint64_t pos = 0;
+    Status s = store.Append(std::span<const Event>(batch), std::nullopt, &pos);
+    ASSERT_TRUE(s.ok()) << s.ToString();
+    ASSERT_EQ(pos, model_.size());
+  }
+
   void SetUp() override {
     options_.segment_size = kSegmentSize;
     options_.durability = Durability::kSync;
@@ -596,16 +603,7 @@ class CrashTornTail : public ::testing::Test {
     Status s = Store::Open(dir_.path(), name_, options_, &store);
     ASSERT_TRUE(s.ok()) << s.ToString();
     for (size_t b = 0; b < sizes.size(); ++b) {
-      std::vector<Event> batch;
-      for (int i = 0; i < sizes[b]; ++i) {
-        ModelEvent m = MakeEvent("early", b, i);
-        model_.push_back(m);
-        batch.push_back(ToEvent(m));
-      }
-      uint64_t pos = 0;
-      s = store->Append(std::span<const Event>(batch), std::nullopt, &pos);
-      ASSERT_TRUE(s.ok()) << s.ToString();
-      ASSERT_EQ(pos, model_.size());
+      ASSERT_NO_FATAL_FAILURE(AppendModelBatch(*store, "early", b, sizes[b]));
     }
     store.reset();
     old_ = TakeSnapshot(store_dir_);
@@ -614,16 +612,7 @@ class CrashTornTail : public ::testing::Test {
     // One more batch of several events, closed.
     s = Store::Open(dir_.path(), name_, options_, &store);
     ASSERT_TRUE(s.ok()) << s.ToString();
-    std::vector<Event> batch;
-    for (int i = 0; i < 6; ++i) {
-      ModelEvent m = MakeEvent("last", sizes.size(), i);
-      model_.push_back(m);
-      batch.push_back(ToEvent(m));
-    }
-    uint64_t pos = 0;
-    s = store->Append(std::span<const Event>(batch), std::nullopt, &pos);
-    ASSERT_TRUE(s.ok()) << s.ToString();
-    ASSERT_EQ(pos, model_.size());
+    ASSERT_NO_FATAL_FAILURE(AppendModelBatch(*store, "last", sizes.size(), 6));
     store.reset();
     new_ = TakeSnapshot(store_dir_);
 

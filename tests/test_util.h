@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <random>
 #include <sstream>
 #include <string>
@@ -72,6 +73,16 @@ inline bool WriteFileBytes(const std::filesystem::path& p, const std::string& by
   out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
   out.close();
   return out.good();
+}
+
+// Every regular file under `dir`, keyed by its path relative to `dir`.
+inline std::map<std::string, std::string> ReadTree(const std::filesystem::path& dir) {
+  std::map<std::string, std::string> files;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(dir)) {
+    if (!e.is_regular_file()) continue;
+    files[std::filesystem::relative(e.path(), dir).string()] = ReadFileBytes(e.path());
+  }
+  return files;
 }
 
 // "{types:A,B, tags:x,} OR ..." or "All", for test traces.
