@@ -1,0 +1,66 @@
+// The commands of the `opossum` tool, one function each. main.cc parses the
+// arguments (CLI11) into these structs; each command throws CliError on
+// failure and returns normally on success (exit 0).
+#ifndef OPOSSUM_CLI_COMMANDS_H_
+#define OPOSSUM_CLI_COMMANDS_H_
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "opossum/options.h"
+#include "opossum/store.h"
+
+namespace opossum::cli {
+
+// Which store: DIR/NAME.
+struct StoreRef {
+  std::filesystem::path root;
+  std::string name;
+};
+
+// Opens an existing store for reading (a missing one is an error, and
+// nothing is created).
+std::unique_ptr<Store> OpenForRead(const StoreRef& ref);
+// Opens (creating when missing) a store for appending.
+std::unique_ptr<Store> OpenForWrite(const StoreRef& ref, Durability durability);
+
+struct AppendArgs {
+  std::string condition;  // JSON; empty: none
+  Durability durability = Durability::kSync;
+};
+void RunAppend(const StoreRef& ref, const AppendArgs& args);
+
+struct ReadArgs {
+  std::string query;  // JSON; empty: all events
+  std::optional<uint64_t> from;
+  bool backwards = false;
+  std::optional<uint64_t> limit;
+};
+void RunRead(const StoreRef& ref, const ReadArgs& args);
+void RunLast(const StoreRef& ref, const std::string& query);
+void RunHead(const StoreRef& ref);
+void RunVerify(const StoreRef& ref);
+void RunStats(const StoreRef& ref);
+
+struct ExportArgs {
+  std::filesystem::path out;
+  std::string format = "jsonl";  // jsonl | opossum
+  uint64_t from = 1;
+  bool write_protect = false;
+};
+void RunExport(const StoreRef& ref, const ExportArgs& args);
+
+struct ImportArgs {
+  std::filesystem::path in;  // "-" for standard input (jsonl only)
+  std::string format = "jsonl";
+  uint64_t batch_size = 0;  // events per atomic batch; 0: the whole import is one batch
+  Durability durability = Durability::kSync;
+};
+void RunImport(const StoreRef& ref, const ImportArgs& args);
+
+}  // namespace opossum::cli
+
+#endif  // OPOSSUM_CLI_COMMANDS_H_

@@ -1,0 +1,272 @@
+#include "json_reader.h"
+
+#include <simdjson.h>
+
+#include "json_writer.h"
+
+namespace opossum::cli {
+
+namespace dom = simdjson::dom;
+
+namespace {
+
+std::string Quoted(std::string_view s) {
+  std::string q;
+  AppendJsonString(&q, s);
+  return q;
+}
+
+bool StringArray(dom::element el, std::string_view field, std::vector<std::string>* out,
+                 std::string* why) {
+  dom::array arr;
+  if (el.get_array().get(arr) != simdjson::SUCCESS) {
+    *why = "field \"" + std::string(field) + "\" must be an array of strings";
+    return false;
+  }
+  out->clear();
+  out->reserve(arr.size());
+  size_t i = 0;
+  for (dom::element item : arr) {
+    std::string_view s;
+    if (item.get_string().get(s) != simdjson::SUCCESS) {
+      *why = "field \"" + std::string(field) + "\": element " + std::to_string(i) +
+             " is not a string";
+      return false;
+    }
+    out->emplace_back(s);
+    ++i;
+  }
+  return true;
+}
+
+bool QueryFrom(dom::element el, std::string_view what, Query* out, std::string* why) {
+  dom::object obj;
+  if (el.get_object().get(obj) != simdjson::SUCCESS) {
+    *why = std::string(what) + " must be a JSON object like {\"items\": [...]}";
+    return false;
+  }
+  out->items.clear();
+  for (auto [key, value] : obj) {
+    if (key != "items") {
+      *why = std::string(what) + ": unknown field " + Quoted(key) + " (expected \"items\")";
+      return false;
+    }
+    dom::array items;
+    if (value.get_array().get(items) != simdjson::SUCCESS) {
+      *why = std::string(what) + ": \"items\" must be an array";
+      return false;
+    }
+    size_t i = 0;
+    for (dom::element it : items) {
+      const std::string where = std::string(what) + " item " + std::to_string(i);
+      dom::object io;
+      if (it.get_object().get(io) != simdjson::SUCCESS) {
+        *why = where + " must be an object with \"types\" and/or \"tags\"";
+        return false;
+      }
+      QueryItem qi;
+      for (auto [k, v] : io) {
+        std::string w;
+        if (k == "types") {
+          if (!StringArray(v, "types", &qi.types, &w)) {
+            *why = where + ": " + w;
+            return false;
+          }
+        } else if (k == "tags") {
+          if (!StringArray(v, "tags", &qi.tags, &w)) {
+            *why = where + ": " + w;
+            return false;
+          }
+        } else {
+          *why = where + ": unknown field " + Quoted(k) + " (expected \"types\" or \"tags\")";
+          return false;
+        }
+      }
+      if (qi.types.empty() && qi.tags.empty()) {
+        *why = where + " names neither types nor tags";
+        return false;
+      }
+      out->items.push_back(std::move(qi));
+      ++i;
+    }
+  }
+  return true;
+}
+
+bool ParseDocument(dom::parser& parser, std::string_view json, bool padded, dom::element* out,
+                   std::string* why) {
+  auto r = parser.parse(json.data(), json.size(), !padded);
+  if (r.error() != simdjson::SUCCESS) {
+    *why = std::string("malformed JSON: ") + simdjson::error_message(r.error());
+    return false;
+  }
+  *out = r.value_unsafe();
+  return true;
+}
+
+}  // namespace
+
+struct EventParser::Impl {
+  dom::parser parser;
+  Impl() : parser(simdjson::SIMDJSON_MAXSIZE_BYTES) {
+    // Capacity grows with the largest line seen; the depth is fixed.
+    [[maybe_unused]] auto alloc_err = parser.allocate(1 << 16, kMaxJsonDepth);
+  }
+};
+
+EventParser::EventParser() : impl_(std::make_unique<Impl>()) {}
+EventParser::~EventParser() = default;
+
+bool EventParser::Parse(std::string_view line, bool padded, Event* out, uint64_t* position,
+                        std::string* why) {
+  if (position != nullptr) *position = 0;
+  dom::element doc;
+  if (!ParseDocument(impl_->parser, line, padded, &doc, why)) return false;
+  dom::object obj;
+  if (doc.get_object().get(obj) != simdjson::SUCCESS) {
+    *why = "an event must be a JSON object";
+    return false;
+  }
+  *out = Event{};
+  bool have_type = false, have_data = false, have_b64 = false;
+  uint32_t seen = 0;
+  for (auto [key, value] : obj) {
+    uint32_t bit = 0;
+    if (key == "type") {
+      bit = 1;
+      std::string_view s;
+      if (value.get_string().get(s) != simdjson::SUCCESS) {
+        *why = "field \"type\" must be a string";
+        return false;
+      }
+      out->type.assign(s);
+      have_type = true;
+    } else if (key == "tags") {
+      bit = 2;
+      if (!StringArray(value, "tags", &out->tags, why)) return false;
+    } else if (key == "data") {
+      bit = 4;
+      out->data = simdjson::minify(value);
+      out->data_is_json = true;
+      have_data = true;
+    } else if (key == "data_base64") {
+      bit = 8;
+      std::string_view s;
+      if (value.get_string().get(s) != simdjson::SUCCESS || !DecodeBase64(s, &out->data)) {
+        *why = "field \"data_base64\" must be a string of standard base64";
+        return false;
+      }
+      out->data_is_json = false;
+      have_b64 = true;
+    } else if (key == "id") {
+      bit = 16;
+      std::string_view s;
+      std::optional<Uuid> id;
+      if (value.get_string().get(s) != simdjson::SUCCESS || !(id = Uuid::Parse(s))) {
+        *why = "field \"id\" must be a UUID string like \"0b5e6f1c-...\"";
+        return false;
+      }
+      out->id = id;
+    } else if (key == "metadata") {
+      bit = 32;
+      dom::object md;
+      if (value.get_object().get(md) != simdjson::SUCCESS) {
+        *why = "field \"metadata\" must be an object of strings";
+        return false;
+      }
+      for (auto [mk, mv] : md) {
+        std::string_view s;
+        if (mv.get_string().get(s) != simdjson::SUCCESS) {
+          *why = "field \"metadata\": the value of " + Quoted(mk) + " is not a string";
+          return false;
+        }
+        out->metadata.emplace_back(std::string(mk), std::string(s));
+      }
+    } else if (key == "timestamp") {
+      bit = 64;
+      std::string_view s;
+      std::optional<int64_t> ts;
+      if (value.get_string().get(s) != simdjson::SUCCESS || !(ts = ParseTimestamp(s))) {
+        *why = "field \"timestamp\" must be an RFC 3339 string like \"2026-11-26T14:00:00Z\"";
+        return false;
+      }
+      out->timestamp_ns = ts;
+    } else if (key == "position" && position != nullptr) {
+      bit = 128;
+      if (value.get_uint64().get(*position) != simdjson::SUCCESS || *position == 0) {
+        *why = "field \"position\" must be a positive integer";
+        return false;
+      }
+    } else {
+      *why = "unknown field " + Quoted(key) +
+             " (expected type, tags, data, data_base64, id, metadata, timestamp)";
+      return false;
+    }
+    if (seen & bit) {
+      *why = "field " + Quoted(key) + " is given twice";
+      return false;
+    }
+    seen |= bit;
+  }
+  if (!have_type) {
+    *why = "field \"type\" is required";
+    return false;
+  }
+  if (have_data && have_b64) {
+    *why = "give either \"data\" or \"data_base64\", not both";
+    return false;
+  }
+  return true;
+}
+
+bool ParseQuery(std::string_view json, Query* out, std::string* why) {
+  dom::parser parser;
+  [[maybe_unused]] auto alloc_err = parser.allocate(json.size() + 64, kMaxJsonDepth);
+  dom::element doc;
+  if (!ParseDocument(parser, json, false, &doc, why)) {
+    *why = "query: " + *why;
+    return false;
+  }
+  return QueryFrom(doc, "query", out, why);
+}
+
+bool ParseCondition(std::string_view json, AppendCondition* out, std::string* why) {
+  dom::parser parser;
+  [[maybe_unused]] auto alloc_err = parser.allocate(json.size() + 64, kMaxJsonDepth);
+  dom::element doc;
+  if (!ParseDocument(parser, json, false, &doc, why)) {
+    *why = "condition: " + *why;
+    return false;
+  }
+  dom::object obj;
+  if (doc.get_object().get(obj) != simdjson::SUCCESS) {
+    *why = "condition must be a JSON object like {\"fail_if_events_match\": {...}, \"after\": N}";
+    return false;
+  }
+  *out = AppendCondition{};
+  bool have_query = false;
+  for (auto [key, value] : obj) {
+    if (key == "fail_if_events_match") {
+      if (!QueryFrom(value, "condition query", &out->fail_if_events_match, why)) return false;
+      have_query = true;
+    } else if (key == "after") {
+      uint64_t after = 0;
+      if (value.get_uint64().get(after) != simdjson::SUCCESS) {
+        *why = "condition: \"after\" must be a non-negative integer position";
+        return false;
+      }
+      out->after = after;
+    } else {
+      *why = "condition: unknown field " + Quoted(key) +
+             " (expected \"fail_if_events_match\" and \"after\")";
+      return false;
+    }
+  }
+  if (!have_query) {
+    *why = "condition: field \"fail_if_events_match\" is required";
+    return false;
+  }
+  return true;
+}
+
+}  // namespace opossum::cli

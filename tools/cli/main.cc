@@ -1,0 +1,148 @@
+// `opossum`: the command line of the Opossum event store
+// (../shared/contract/cli.md). Arguments are parsed here; each command lives
+// in its own file and reports failure by throwing CliError.
+#include <CLI/CLI.hpp>
+#include <cstdlib>
+#include <iostream>
+
+#include "cli_error.h"
+#include "commands.h"
+
+namespace {
+
+using opossum::Durability;
+using namespace opossum::cli;
+
+Durability DurabilityArg(const std::string& s) {
+  return s == "buffered" ? Durability::kBuffered : Durability::kSync;
+}
+
+int Main(int argc, char** argv) {
+  CLI::App app{
+      "opossum: an event store in a folder (Dynamic Consistency Boundary).\n"
+      "Events are JSON Lines on standard input and output. Exit codes: 0 success, 1 I/O or\n"
+      "runtime error, 2 invalid input or usage, 3 append condition failed, 4 corruption,\n"
+      "5 busy (the write lock was not obtained in time). On failure one JSON line on\n"
+      "standard error: {\"error\": KIND, \"message\": TEXT, ...}."};
+  app.require_subcommand(1, 1);
+  app.fallthrough();
+  StoreRef ref;
+  std::string root;
+  const char* env_root = std::getenv("OPOSSUM_ROOT");
+  root = env_root != nullptr && *env_root != '\0' ? env_root : "./opossum-data";
+  ref.name = "default";
+  app.add_option("--root", root, "folder of stores (default: $OPOSSUM_ROOT, else ./opossum-data)");
+  app.add_option("--store", ref.name,
+                 "store name: 1..64 of letters, digits, '-', '_', '.', not starting with '.'")
+      ->capture_default_str();
+
+  const auto durability_check = CLI::IsMember({"sync", "buffered"});
+
+  AppendArgs append_args;
+  std::string append_durability = "sync";
+  auto* append = app.add_subcommand(
+      "append",
+      "read events from standard input, one JSON object per line, and append them as one "
+      "atomic batch; prints {\"last_position\": N, \"count\": K}");
+  append->add_option("--condition", append_args.condition,
+                     "fail (exit 3) if an event matches: {\"fail_if_events_match\": QUERY, "
+                     "\"after\": N}");
+  append->add_option("--durability", append_durability,
+                     "sync: durable before exit (default); buffered: in the OS cache")
+      ->check(durability_check);
+
+  ReadArgs read_args;
+  uint64_t read_from = 0, read_limit = 0;
+  auto* read = app.add_subcommand("read", "print the matching events, one JSON line each");
+  read->add_option("--query", read_args.query,
+                   "{\"items\": [{\"types\": [..], \"tags\": [..]}, ..]} (default: all events)");
+  auto* from_opt = read->add_option("--from", read_from,
+                                    "first position (inclusive; with --backwards the highest)");
+  read->add_flag("--backwards", read_args.backwards, "newest first");
+  auto* limit_opt = read->add_option("--limit", read_limit, "at most this many events")
+                        ->check(CLI::NonNegativeNumber);
+  from_opt->check(CLI::NonNegativeNumber);
+
+  std::string last_query;
+  auto* last = app.add_subcommand(
+      "last", "print the matching event with the highest position (nothing if none)");
+  last->add_option("--query", last_query, "as for read (default: all events)");
+
+  auto* head = app.add_subcommand("head", "print the head position (0 for an empty store)");
+
+  ExportArgs export_args;
+  auto* exp = app.add_subcommand(
+      "export",
+      "write the events as files a person can read; run again, it adds only the events "
+      "appended since");
+  exp->add_option("--out", export_args.out, "file (jsonl) or folder (opossum)")->required();
+  exp->add_option("--format", export_args.format,
+                  "jsonl: the read format; opossum: the .NET Opossum folder layout")
+      ->check(CLI::IsMember({"jsonl", "opossum"}))
+      ->capture_default_str();
+  exp->add_option("--from", export_args.from, "first position to export")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  exp->add_flag("--write-protect", export_args.write_protect,
+                "leave the exported files read-only for everyone (mode 0444)");
+
+  ImportArgs import_args;
+  std::string import_durability = "sync";
+  auto* imp = app.add_subcommand("import", "append the events of an export, in position order");
+  imp->add_option("--in", import_args.in, "file (jsonl, '-' for standard input) or folder (opossum)")
+      ->required();
+  imp->add_option("--format", import_args.format, "jsonl or opossum")
+      ->check(CLI::IsMember({"jsonl", "opossum"}))
+      ->capture_default_str();
+  imp->add_option("--batch-size", import_args.batch_size,
+                  "events per atomic batch (default 0: the whole import is one batch)")
+      ->check(CLI::NonNegativeNumber);
+  imp->add_option("--durability", import_durability, "sync (default) or buffered")
+      ->check(durability_check);
+
+  auto* verify = app.add_subcommand(
+      "verify", "check every checksum and index entry; prints a summary; exit 4 if damaged");
+  auto* stats = app.add_subcommand(
+      "stats", "print events, head, segments, bytes on disk, distinct types and tags");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    if (e.get_exit_code() == 0) return app.exit(e);  // --help
+    return Report(CliError::Invalid(e.what()));
+  }
+  ref.root = root;
+
+  try {
+    if (*append) {
+      append_args.durability = DurabilityArg(append_durability);
+      RunAppend(ref, append_args);
+    } else if (*read) {
+      if (from_opt->count() > 0) read_args.from = read_from;
+      if (limit_opt->count() > 0) read_args.limit = read_limit;
+      RunRead(ref, read_args);
+    } else if (*last) {
+      RunLast(ref, last_query);
+    } else if (*head) {
+      RunHead(ref);
+    } else if (*exp) {
+      RunExport(ref, export_args);
+    } else if (*imp) {
+      import_args.durability = DurabilityArg(import_durability);
+      RunImport(ref, import_args);
+    } else if (*verify) {
+      RunVerify(ref);
+    } else if (*stats) {
+      RunStats(ref);
+    }
+  } catch (const CliError& e) {
+    return Report(e);
+  } catch (const std::exception& e) {
+    return Report(CliError::Io(e.what()));
+  }
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) { return Main(argc, argv); }
