@@ -1,8 +1,10 @@
 // `opossum append`: events from standard input, one per line, appended as
 // one atomic batch.
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "batch_input.h"
+#include "block_parser.h"
 #include "commands.h"
 #include "json_reader.h"
 #include "line_reader.h"
@@ -22,17 +24,23 @@ void RunAppend(const StoreRef& ref, const AppendArgs& args) {
   BatchInput batch;
   {
     LineReader lines(STDIN_FILENO, "standard input");
-    EventParser parser;
-    std::string_view line;
-    uint64_t line_no = 0;
-    std::string why;
-    while (lines.Next(&line, &line_no)) {
-      Event e;
-      if (!parser.Parse(line, true, &e, &why)) {
-        throw CliError::Invalid("standard input line " + std::to_string(line_no) + ": " + why,
-                                line_no);
+    BlockParser parser(false, "standard input");
+    std::string_view block;
+    uint64_t first_line = 0;
+    uint64_t bytes = 0;
+    struct stat st;
+    const bool sized = fstat(STDIN_FILENO, &st) == 0 && S_ISREG(st.st_mode);
+    while (lines.NextBlock(&block, &first_line)) {
+      parser.Parse(block, first_line, [&](Event&& e, uint64_t line_no, uint64_t) {
+        batch.Add(std::move(e), line_no);
+      });
+      // From a file, room for all its events at once (estimated from the
+      // first block), rather than growing step by step.
+      if (bytes == 0 && sized && !batch.empty() && block.size() < static_cast<uint64_t>(st.st_size)) {
+        batch.Reserve(static_cast<size_t>(static_cast<double>(st.st_size) / static_cast<double>(block.size()) *
+                                          static_cast<double>(batch.size()) * 1.05));
       }
-      batch.Add(std::move(e), line_no);
+      bytes += block.size();
     }
   }
   if (batch.empty()) {

@@ -28,6 +28,10 @@ class BatchInput {
     lines_.push_back(files_.size());
     files_.push_back(std::move(file));
   }
+  void Reserve(size_t n) {
+    events_.reserve(n);
+    lines_.reserve(n);
+  }
   size_t size() const { return events_.size(); }
   bool empty() const { return events_.empty(); }
 

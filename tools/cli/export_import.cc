@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "batch_input.h"
+#include "block_parser.h"
 #include "commands.h"
 #include "dotnet_layout.h"
 #include "event_json.h"
@@ -217,27 +218,25 @@ void RunImport(const StoreRef& ref, const ImportArgs& args) {
       }
     } closer{fd, !from_stdin};
     LineReader lines(fd, source);
-    EventParser parser;
-    std::string_view line;
-    uint64_t line_no = 0, previous = 0, position = 0;
-    std::string why;
-    while (lines.Next(&line, &line_no)) {
-      Event e;
-      if (!parser.Parse(line, true, &e, &position, &why)) {
-        throw CliError::Invalid(source + " line " + std::to_string(line_no) + ": " + why, line_no);
-      }
-      if (position != 0) {
-        if (position <= previous) {
-          throw CliError::Invalid(source + " line " + std::to_string(line_no) + ": position " +
-                                      std::to_string(position) + " does not follow " +
-                                      std::to_string(previous) + " (events must be in position order)",
-                                  line_no);
+    BlockParser parser(true, source);
+    std::string_view block;
+    uint64_t first_line = 0, previous = 0;
+    while (lines.NextBlock(&block, &first_line)) {
+      parser.Parse(block, first_line, [&](Event&& e, uint64_t line_no, uint64_t position) {
+        if (position != 0) {
+          if (position <= previous) {
+            throw CliError::Invalid(source + " line " + std::to_string(line_no) + ": position " +
+                                        std::to_string(position) + " does not follow " +
+                                        std::to_string(previous) +
+                                        " (events must be in position order)",
+                                    line_no);
+          }
+          previous = position;
         }
-        previous = position;
-      }
-      st.batch.Add(std::move(e), line_no);
-      if (st.batch.size() >= per_batch) st.Flush(source);
-      progress.Update(st.imported + st.batch.size());
+        st.batch.Add(std::move(e), line_no);
+        if (st.batch.size() >= per_batch) st.Flush(source);
+        progress.Update(st.imported + st.batch.size());
+      });
     }
     st.Flush(source);
   } else {

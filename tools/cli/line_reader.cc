@@ -78,4 +78,37 @@ bool LineReader::Next(std::string_view* line, uint64_t* line_no) {
   }
 }
 
+bool LineReader::NextBlock(std::string_view* block, uint64_t* first_line_no) {
+  // Everything up to the last '\n' read so far, or all that is left at EOF.
+  while (true) {
+    if (end_ > begin_) {
+      const char* base = buf_.data();
+      const char* last_nl = static_cast<const char*>(memrchr(base + begin_, '\n', end_ - begin_));
+      if (last_nl != nullptr && (end_ - begin_ >= kChunk / 2 || eof_)) {
+        const size_t stop = static_cast<size_t>(last_nl - base) + 1;
+        *block = std::string_view(base + begin_, stop - begin_);
+        *first_line_no = line_no_ + 1;
+        for (const char* p = block->data(); (p = static_cast<const char*>(
+                                                 std::memchr(p, '\n', block->data() + block->size() - p))) != nullptr;
+             ++p) {
+          ++line_no_;
+        }
+        begin_ = scan_ = stop;
+        return true;
+      }
+      if (eof_) {
+        *block = std::string_view(base + begin_, end_ - begin_);
+        *first_line_no = line_no_ + 1;
+        ++line_no_;
+        begin_ = scan_ = end_;
+        return true;
+      }
+    } else if (eof_) {
+      return false;
+    }
+    scan_ = end_;
+    if (!Fill() && begin_ == end_) return false;
+  }
+}
+
 }  // namespace opossum::cli

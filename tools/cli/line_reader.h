@@ -26,6 +26,12 @@ class LineReader {
   // Throws CliError on a read error or an over-long line.
   bool Next(std::string_view* line, uint64_t* line_no);
 
+  // The next block of whole lines (several MiB; ends after a '\n' or at the
+  // end of input), followed by kLinePadding readable bytes; *first_line_no
+  // is the number of its first line. Returns false at the end of input. The
+  // block stays valid until the next call. Do not mix with Next().
+  bool NextBlock(std::string_view* block, uint64_t* first_line_no);
+
  private:
   bool Fill();  // reads more; false at EOF
   int fd_;
