@@ -52,6 +52,20 @@ struct Options {
   // Most bytes one group commit writes (default 8 MiB): bounds the latency
   // a leader adds for the appenders queued behind it.
   uint64_t max_group_bytes = 8ull << 20;
+
+  // Write-protect full segments (default false). Once the log has moved past
+  // a segment and the segment is synced, its write bits are cleared (0644
+  // becomes 0444; other bits are kept), so that no tool or user edits
+  // history by accident: the store only ever writes the segment the log ends
+  // in. A writable open with the option also protects every earlier segment
+  // still writable (written without it, or left so by a crash). Reads,
+  // read-only opens and later opens without the option work as before and
+  // change no modes. This guards against accidents, not against root, whom
+  // mode bits do not stop. Costs a stat and a chmod per segment change, and
+  // a stat per segment at a writable open. The process must own the files:
+  // a chmod that fails fails, with kIOError, the append that leaves the
+  // segment (nothing of it is committed) or the open.
+  bool write_protect_segments = false;
 };
 
 }  // namespace opossum

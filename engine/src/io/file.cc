@@ -267,6 +267,20 @@ Status FileLock::UnlockShared() {
   return LockCall("unlock", impl_->path, [&] { impl_->lock.unlock_sharable(); });
 }
 
+Status FileMode(const fs::path& path, uint32_t* mode) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) return ErrnoStatus("stat", path, errno);
+  *mode = static_cast<uint32_t>(st.st_mode) & 07777u;
+  return Status::Ok();
+}
+
+Status SetFileMode(const fs::path& path, uint32_t mode) {
+  if (::chmod(path.c_str(), static_cast<mode_t>(mode)) != 0) {
+    return ErrnoStatus("chmod", path, errno);
+  }
+  return Status::Ok();
+}
+
 Status SyncDir(const fs::path& dir) {
   int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) return ErrnoStatus("open folder", dir, errno);

@@ -105,6 +105,10 @@ class FileLock {
   std::unique_ptr<Impl> impl_;
 };
 
+// The permission bits of the file at `path` (st_mode & 07777), and chmod.
+// Segments lose their write bits once full (Options::write_protect_segments).
+Status FileMode(const fs::path& path, uint32_t* mode);
+Status SetFileMode(const fs::path& path, uint32_t mode);
 // fsync of a folder, so that files created in it survive a power loss.
 Status SyncDir(const fs::path& dir);
 // Creates the folder (and parents) with mode 0755.

@@ -34,6 +34,19 @@ bool ParseSegmentName(const std::string& name, uint64_t* first) {
 
 uint64_t HeaderChecksum(const SegmentHeader& h) { return format::Hash64(&h, 56); }
 
+constexpr uint32_t kWriteBits = 0222, kOwnerWrite = 0200;
+
+// Opens `path` for writing, first giving its owner the write bit when it
+// lacks it (a protected segment); *mode is the mode it had.
+Status OpenWritable(const fs::path& path, io::File* out, uint32_t* mode) {
+  Status s = io::FileMode(path, mode);
+  if (!s.ok()) return s;
+  if ((*mode & kOwnerWrite) == 0 && !(s = io::SetFileMode(path, *mode | kOwnerWrite)).ok()) {
+    return s;
+  }
+  return io::File::Open(path, io::File::Mode::kReadWrite, out);
+}
+
 }  // namespace
 
 SegmentSet::SegmentSet() : slots_(new std::atomic<Segment*>[kMaxSegments]) {
@@ -190,15 +203,39 @@ Status SegmentSet::Repair(uint64_t ordinal) {
   Segment* seg = slots_[ordinal].load(std::memory_order_acquire);
   if (seg == nullptr || seg->file_size >= seg->size) return Status::Ok();
   io::File f;
-  Status s = io::File::Open(seg->path, io::File::Mode::kReadWrite, &f);
+  uint32_t mode = 0;
+  Status s = OpenWritable(seg->path, &f, &mode);
   if (!s.ok()) return s;
   if (!(s = f.Allocate(0, seg->size)).ok()) return s;
   if (!(s = f.Sync()).ok()) return s;
+  if ((mode & kOwnerWrite) == 0 && !(s = io::SetFileMode(seg->path, mode)).ok()) return s;
   std::unique_ptr<Segment> fresh;
   if (!(s = MapFile(seg->path, seg->ordinal, seg->first_position, &fresh, nullptr)).ok()) return s;
   slots_[ordinal].store(fresh.get(), std::memory_order_release);
   owned_.push_back(std::move(fresh));  // the old map stays valid for readers
   return Status::Ok();
+}
+
+Status SegmentSet::SetProtected(uint64_t ordinal, bool on) {
+  const Segment* seg = Get(ordinal);
+  if (seg == nullptr) {
+    return Status::Corruption("segment " + std::to_string(ordinal) + " is missing in " +
+                              dir_.string());
+  }
+  uint32_t mode = 0;
+  Status s = io::FileMode(seg->path, &mode);
+  if (!s.ok()) return s;
+  const uint32_t want = on ? mode & ~kWriteBits : mode | kOwnerWrite;
+  return want == mode ? Status::Ok() : io::SetFileMode(seg->path, want);
+}
+
+Status SegmentSet::OpenForWrite(uint64_t ordinal, io::File* out) {
+  const Segment* seg = Get(ordinal);
+  if (seg == nullptr) {
+    return Status::Corruption("segment " + std::to_string(ordinal) + " is missing");
+  }
+  uint32_t mode = 0;
+  return OpenWritable(seg->path, out, &mode);
 }
 
 uint64_t SegmentSet::bytes_on_disk() const {

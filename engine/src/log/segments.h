@@ -62,8 +62,20 @@ class SegmentSet {
   // Deletes the segments with ordinal >= `ordinal` (cutting a torn tail).
   Status RemoveFrom(uint64_t ordinal);
   // Re-extends a segment file that is shorter than its header says (a
-  // damaged tail) with zeros, and remaps it.
+  // damaged tail) with zeros, and remaps it. A protected segment gets its
+  // mode back afterwards.
   Status Repair(uint64_t ordinal);
+
+  // Options::write_protect_segments. With `on`, clears every write bit of
+  // segment `ordinal` (0644 becomes 0444); without, gives its owner the
+  // write bit back. Nothing is changed when the bits are already so. Only
+  // for a segment the log has moved past (on), or one at or beyond its end.
+  Status SetProtected(uint64_t ordinal, bool on);
+  // Opens segment `ordinal` for writing. The store writes only at or beyond
+  // the end of the log, where a segment is protected only when a crash came
+  // between its protection and the commit that moved past it (recovery
+  // then removed the next one): its owner's write bit is restored first.
+  Status OpenForWrite(uint64_t ordinal, io::File* out);
 
   const std::filesystem::path& dir() const { return dir_; }
   const std::filesystem::path& torn_path() const { return torn_path_; }

@@ -280,9 +280,7 @@ Status StoreCore::CheckIdempotency(const Pending& p, const std::vector<Pending*>
 
 Status StoreCore::SegmentFile(uint64_t ordinal, io::File** out) {
   if (write_ordinal_ != ordinal || !write_file_.is_open()) {
-    const log::Segment* seg = segments_.Get(ordinal);
-    if (seg == nullptr) return Status::Corruption("segment " + std::to_string(ordinal) + " is missing");
-    Status s = io::File::Open(seg->path, io::File::Mode::kReadWrite, &write_file_);
+    Status s = segments_.OpenForWrite(ordinal, &write_file_);
     if (!s.ok()) return s;
     write_ordinal_ = ordinal;
   }
@@ -361,7 +359,20 @@ Status StoreCore::WriteGroup(const std::vector<Pending*>& accepted, std::vector<
       if (!(s = f->DataSync()).ok()) break;
     }
   }
+  const bool protect = s.ok() && options_.write_protect_segments && ordinal != state_.segment;
+  if (protect) {
+    // Every segment this group left is synced and will never be written
+    // again. Before the commit, so that a failed chmod still fails the group.
+    for (uint64_t o = state_.segment; s.ok() && o < ordinal; ++o) {
+      s = segments_.SetProtected(o, true);
+    }
+  }
   if (!s.ok()) {
+    // The log still ends where the group began: give back the write bits
+    // taken above (best effort: OpenForWrite gives them back too).
+    for (uint64_t o = state_.segment; protect && o < ordinal; ++o) {
+      segments_.SetProtected(o, false);
+    }
     // Nothing of a failed group may ever be taken for a batch (a whole batch
     // left in the page cache would look like one a dead writer left). Mark
     // where it began in the ledger, so that every writer zeroes instead of

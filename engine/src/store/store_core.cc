@@ -168,6 +168,17 @@ Status StoreCore::OpenFiles() {
     ledger_.SetBootId(io::BootId());
     if (!(s = ledger_.Sync()).ok()) return fail(s);
   }
+  if (writable_ && options_.write_protect_segments) {
+    // Segments written without the option, or left writable by a crash
+    // between a segment's sync and its chmod. The commit (recovered above
+    // when alone) only moves forward, so no writer needs these again.
+    log::LogState commit;
+    if (ledger_.LatestCommit(&commit)) {
+      for (uint64_t i = 0; i < commit.segment; ++i) {
+        if (!(s = segments_.SetProtected(i, true)).ok()) return fail(s);
+      }
+    }
+  }
   opened_ = true;
   return Status::Ok();
 }
@@ -218,7 +229,9 @@ Status StoreCore::Recover(bool full) {
     const log::Segment* seg = segments_.Get(i);
     io::File f;
     if (seg == nullptr) continue;
-    if (!(s = io::File::Open(seg->path, io::File::Mode::kReadWrite, &f)).ok()) return s;
+    // Read-only: fdatasync needs no write access, and the earlier of these
+    // segments may be write-protected.
+    if (!(s = io::File::Open(seg->path, io::File::Mode::kReadOnly, &f)).ok()) return s;
     if (!(s = f.DataSync()).ok()) return s;
   }
   ledger_.SetSegmentCount(segments_.count());
@@ -256,9 +269,9 @@ Status StoreCore::RebuildIndexesLocked(uint64_t through) {
 }
 
 Status StoreCore::ZeroFrom(const log::Segment* seg, uint64_t offset) {
+  // Opened for writing only when there is something to zero.
   io::File f;
-  Status s = io::File::Open(seg->path, io::File::Mode::kReadWrite, &f);
-  if (!s.ok()) return s;
+  Status s;
   static const std::vector<uint8_t> zeros(1 << 16, 0);
   const uint8_t* d = seg->data();
   uint64_t end = seg->mapped();
@@ -267,6 +280,7 @@ Status StoreCore::ZeroFrom(const log::Segment* seg, uint64_t offset) {
   while (at < end) {
     uint64_t n = std::min<uint64_t>(zeros.size(), end - at);
     if (std::memcmp(d + at, zeros.data(), n) != 0) {
+      if (!f.is_open() && !(s = segments_.OpenForWrite(seg->ordinal, &f)).ok()) return s;
       if (!(s = f.PWrite(zeros.data(), n, at)).ok()) return s;
       wrote = true;
     }
@@ -348,8 +362,7 @@ StoreCore::~StoreCore() {
         const log::Segment* seg = segments_.Get(st.segment);
         if (seg != nullptr) {
           io::File f;
-          ok = io::File::Open(seg->path, io::File::Mode::kReadWrite, &f).ok() &&
-               f.DataSync().ok();
+          ok = io::File::Open(seg->path, io::File::Mode::kReadOnly, &f).ok() && f.DataSync().ok();
         }
       }
       ok = ok && keys_->indexed_through() >= st.head;
