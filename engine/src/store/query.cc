@@ -130,12 +130,14 @@ Status StoreCore::EventAt(uint64_t position, EventView* out) {
   const format::RecordHeader* rh;
   std::string why;
   uint64_t off = format::LocationOffset(loc);
-  if (off + format::kRecordHeaderSize > seg->mapped() && segments_.Reload(ordinal)) {
+  bool ok = format::CheckRecord(seg->data(), seg->mapped(), off, position, &rh, &why);
+  if (!ok && segments_.Reload(ordinal)) {
     // Another process grew the segment (a new store's first batch larger
     // than a segment) since this one mapped it.
     seg = segments_.GetIfKnown(ordinal);
+    ok = format::CheckRecord(seg->data(), seg->mapped(), off, position, &rh, &why);
   }
-  if (!format::CheckRecord(seg->data(), seg->mapped(), off, position, &rh, &why)) {
+  if (!ok) {
     // Either file may be damaged. The index entry is wrong when it points
     // out of the segment, or at a whole record of another position.
     bool index_wrong = off % 8 != 0 || off > seg->mapped() ||
