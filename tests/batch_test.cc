@@ -98,6 +98,23 @@ TEST(BatchTest, InvalidEventIsNamedAndLeavesTheBatchAsItWas) {
   EXPECT_EQ(Dump(*store).size(), 2u);
 }
 
+TEST(BatchTest, ABatchForLargerEventsThanTheStoreAllowsIsRefused) {
+  TempDir dir;
+  Options o;
+  o.max_event_size = 1000;
+  auto store = Open(dir, o);
+  Batch general;  // the default limits: 16 MiB
+  ASSERT_TRUE(general.Add(Ev(1, 2000)).ok());
+  Status s = store->Append(std::move(general));
+  EXPECT_TRUE(s.IsInvalidArgument()) << s.ToString();
+  EXPECT_EQ(store->Head(), 0u);
+  Batch own = store->NewBatch();
+  EXPECT_TRUE(own.Add(Ev(1, 2000)).IsInvalidArgument());
+  ASSERT_TRUE(own.Add(Ev(2, 100)).ok());
+  EXPECT_TRUE(store->Append(std::move(own)).ok());
+  EXPECT_EQ(store->Head(), 1u);
+}
+
 TEST(BatchTest, ConditionsIdempotencyAndEmptyBatches) {
   TempDir dir;
   auto store = Open(dir);

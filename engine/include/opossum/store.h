@@ -92,6 +92,10 @@ struct StoreStats {
 // time.
 class Batch {
  public:
+  // A batch checked against the default limits (Options{}); Store::NewBatch
+  // gives one checked against that store's. Appending a batch checked
+  // against a larger max_event_size than the store's is refused.
+  Batch();
   Batch(Batch&& other) noexcept;
   Batch& operator=(Batch&& other) noexcept;
   ~Batch();

@@ -37,6 +37,7 @@ class EncodedBatch {
   void Clear();
 
   size_t size() const { return offsets_.size(); }
+  uint32_t max_event_size() const { return max_event_size_; }
   bool empty() const { return offsets_.empty(); }
   // Bytes the batch takes in a segment (header and records).
   uint64_t length() const { return size_; }

@@ -93,6 +93,7 @@ Status Store::Append(std::span<const Event> events, const std::optional<AppendCo
 
 Batch::Batch(uint32_t max_event_size)
     : impl_(std::make_unique<format::EncodedBatch>(max_event_size)) {}
+Batch::Batch() : Batch(Options{}.max_event_size) {}
 Batch::Batch(Batch&& other) noexcept = default;
 Batch& Batch::operator=(Batch&& other) noexcept = default;
 Batch::~Batch() = default;
@@ -106,6 +107,12 @@ Batch Store::NewBatch() const { return Batch(core_->options().max_event_size); }
 
 Status Store::Append(Batch&& batch, const std::optional<AppendCondition>& condition,
                      uint64_t* last_position) {
+  if (batch.impl_->max_event_size() > core_->options().max_event_size) {
+    return Status::InvalidArgument(
+        "the batch was checked against a max_event_size of " +
+        std::to_string(batch.impl_->max_event_size()) + " bytes, larger than the store's " +
+        std::to_string(core_->options().max_event_size) + " (build it with Store::NewBatch)");
+  }
   format::EncodedBatch encoded = std::move(*batch.impl_);
   return core_->Append(std::move(encoded), condition, last_position);
 }
