@@ -22,8 +22,27 @@
 
 namespace opossum::cli {
 
+// What this tool adds to the layout (docs/json-layer.md has the whole page):
+//  - binary data: `event.event` is a base64 string and `event.eventEncoding`
+//    is "base64" (JSON data has no `eventEncoding`);
+//  - the event id: `metadata.eventId`, the UUID's text;
+//  - a metadata key that would read back as a member the layout defines
+//    (timestamp, correlationId, causationId, operationId, userId, eventId,
+//    in any case) or that starts with '~' is written with a '~' in front,
+//    which the import takes off again.
+
 // One event as the .NET library's event file (indented JSON text).
 std::string DotnetEventJson(const EventView& ev);
+
+// "0000000001.json": the position padded to 10 digits (more when larger).
+std::string DotnetEventFileName(uint64_t position);
+// The index file names (under Indices/EventType and Indices/Tags): runs of
+// characters that are not allowed in file names on Windows or Linux (control
+// characters, / \ < > : " | ? *) become one '_' and are dropped at either
+// end, as the .NET library does; "", "." and ".." get a '_' in front; a name
+// longer than 235 bytes is cut and ends in a hash of the whole.
+std::string DotnetTypeIndexFileName(std::string_view type);
+std::string DotnetTagIndexFileName(std::string_view tag);  // "<key>_<value>.json"
 
 // Parses an event file's text into *out and its position. On failure returns
 // false and says what is wrong in *why.
@@ -31,7 +50,7 @@ bool ParseDotnetEvent(std::string_view json, Event* out, uint64_t* position, std
 
 struct DotnetExportResult {
   uint64_t written = 0;        // events written by this run
-  uint64_t last_position = 0;  // the folder now mirrors 1..last_position
+  uint64_t last_position = 0;  // the folder now mirrors up to last_position
 };
 
 // Writes the events of `reader` with positions >= `from` (and after the
