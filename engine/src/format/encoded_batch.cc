@@ -39,6 +39,7 @@ void EncodedBatch::Reserve(uint64_t bytes) {
   if (p == nullptr) throw std::bad_alloc();
   data_ = p;
   capacity_ = bytes;
+  if (bytes >= (uint64_t{8} << 20)) AdviseHugePages(data_, bytes);
 }
 
 uint8_t* EncodedBatch::Grow(uint64_t record_bytes) {

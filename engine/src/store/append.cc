@@ -464,10 +464,18 @@ void StoreCore::CommitGroup(std::vector<Pending*>& group) {
     for (Pending* g : accepted) g->status = st;
   };
 
-  // Room in the indexes first: after the bytes are durable nothing may fail.
+  // Room in the indexes first, so that a full disk shows before the bytes
+  // are durable. Every key entry might be a new key; for a large group that
+  // bound is far above the truth (a million events with two tags each would
+  // size the table for four million keys), so beyond kReserveKeys the table
+  // grows as keys come. A failure then only leaves the index behind the
+  // head: readers scan the rest and the next writer catches up.
+  constexpr uint64_t kReserveKeys = uint64_t{1} << 16;
   bool grown = false;
   if (!(s = positions_->Reserve(next - 1)).ok()) return fail_accepted(s);
-  if (!(s = keys_->Reserve(new_keys, &grown)).ok()) return fail_accepted(s);
+  if (!(s = keys_->Reserve(std::min(new_keys, kReserveKeys), &grown)).ok()) {
+    return fail_accepted(s);
+  }
   if (grown) ledger_.SetKeysGeneration(keys_->generation());
 
   std::vector<uint64_t> locations;
