@@ -34,9 +34,7 @@ void RunAppend(const StoreRef& ref, const AppendArgs& args) {
       batch.Reserve(static_cast<uint64_t>(st.st_size) + static_cast<uint64_t>(st.st_size) / 4);
     }
     while (lines.NextBlock(&block, &first_line)) {
-      parser.Parse(block, first_line, [&](Event&& e, uint64_t line_no, uint64_t) {
-        batch.Add(e, line_no);
-      });
+      parser.ParseInto(block, first_line, batch.batch());
     }
   }
   if (batch.empty()) {

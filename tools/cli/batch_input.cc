@@ -2,24 +2,20 @@
 
 namespace opossum::cli {
 
-namespace {
-// The store names an invalid event "event <index>: what"; the input's
-// reader knows better where it came from.
-std::string What(const Status& s) {
+std::string WithoutEventIndex(const Status& s) {
   const std::string& m = s.message();
   const size_t colon = m.find(": ");
   return m.rfind("event ", 0) == 0 && colon != std::string::npos ? m.substr(colon + 2) : m;
 }
-}  // namespace
 
 void BatchInput::Add(const Event& e, uint64_t line) {
   Status s = batch_.Add(e);
-  if (!s.ok()) throw CliError::Invalid(source_ + " line " + std::to_string(line) + ": " + What(s), line);
+  if (!s.ok()) throw CliError::Invalid(source_ + " line " + std::to_string(line) + ": " + WithoutEventIndex(s), line);
 }
 
 void BatchInput::Add(const Event& e, const std::string& file) {
   Status s = batch_.Add(e);
-  if (!s.ok()) throw CliError::Invalid(file + ": " + What(s));
+  if (!s.ok()) throw CliError::Invalid(file + ": " + WithoutEventIndex(s));
 }
 
 uint64_t BatchInput::Append(Store* store, const std::optional<AppendCondition>& condition) {

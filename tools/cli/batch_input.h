@@ -16,6 +16,10 @@
 
 namespace opossum::cli {
 
+// The store's complaint about an event, without its "event <index>: "
+// prefix (the index in a batch means nothing to the user of a file).
+std::string WithoutEventIndex(const Status& s);
+
 class BatchInput {
  public:
   // `source` names the input in messages ("standard input", a file).
@@ -26,6 +30,8 @@ class BatchInput {
   // refuse it.
   void Add(const Event& e, uint64_t line);
   void Add(const Event& e, const std::string& file);
+  // The batch, for adding parts encoded elsewhere (BlockParser::ParseInto).
+  Batch* batch() { return &batch_; }
   // Room for about `bytes` of encoded events.
   void Reserve(uint64_t bytes) { batch_.Reserve(bytes); }
   size_t size() const { return batch_.size(); }

@@ -104,6 +104,11 @@ class Batch {
   // naming it by its index in the batch ("event 7: ..."), and leaves the
   // batch as it was.
   Status Add(const Event& event);
+  // Moves the events of `other` to the end of this batch, in order, without
+  // encoding them again (for building parts of a batch on several threads).
+  // `other` is left empty. The result is checked against the smaller of the
+  // two batches' limits.
+  void Extend(Batch&& other);
   // Room for about `bytes` of encoded events (a hint that saves regrowth).
   void Reserve(uint64_t bytes);
   size_t size() const;

@@ -99,6 +99,38 @@ void EncodedBatch::AddEncoded(const EncodedEvent& e) {
   if (e.id) ++with_ids_;
 }
 
+void EncodedBatch::Extend(EncodedBatch&& o) {
+  if (o.empty()) return;
+  if (empty() && capacity_ < o.size_) {
+    const uint32_t limit = std::min(max_event_size_, o.max_event_size_);
+    *this = std::move(o);
+    max_event_size_ = limit;
+    o.Clear();
+    return;
+  }
+  max_event_size_ = std::min(max_event_size_, o.max_event_size_);
+  const uint64_t records = o.size_ - kBatchHeaderSize;
+  if (size_ == 0) {
+    Reserve(kBatchHeaderSize + records);
+    std::memset(data_, 0, kBatchHeaderSize);
+    size_ = kBatchHeaderSize;
+  } else if (size_ + records > capacity_) {
+    Reserve(std::max(capacity_ * 2, size_ + records));
+  }
+  std::memcpy(data_ + size_, o.data_ + kBatchHeaderSize, records);
+  const uint64_t shift = size_ - kBatchHeaderSize;
+  for (uint64_t off : o.offsets_) offsets_.push_back(off + shift);
+  const auto tags_before = static_cast<uint32_t>(tag_hashes_.size());
+  for (uint32_t end : o.tag_end_) tag_end_.push_back(end + tags_before);
+  tag_hashes_.insert(tag_hashes_.end(), o.tag_hashes_.begin(), o.tag_hashes_.end());
+  type_hashes_.insert(type_hashes_.end(), o.type_hashes_.begin(), o.type_hashes_.end());
+  ids_.insert(ids_.end(), o.ids_.begin(), o.ids_.end());
+  flags_.insert(flags_.end(), o.flags_.begin(), o.flags_.end());
+  with_ids_ += o.with_ids_;
+  size_ += records;
+  o.Clear();
+}
+
 void EncodedBatch::Clear() {
   size_ = 0;
   offsets_.clear();

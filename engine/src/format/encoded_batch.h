@@ -34,6 +34,9 @@ class EncodedBatch {
   Status Add(const Event& e);
   // Appends an event encoded earlier.
   void AddEncoded(const EncodedEvent& e);
+  // Moves the events of `other` to the end of this batch (a copy of their
+  // bytes; no re-encoding). `other` is left empty.
+  void Extend(EncodedBatch&& other);
   void Clear();
 
   size_t size() const { return offsets_.size(); }

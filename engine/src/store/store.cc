@@ -99,6 +99,7 @@ Batch& Batch::operator=(Batch&& other) noexcept = default;
 Batch::~Batch() = default;
 
 Status Batch::Add(const Event& event) { return impl_->Add(event); }
+void Batch::Extend(Batch&& other) { impl_->Extend(std::move(*other.impl_)); }
 void Batch::Reserve(uint64_t bytes) { impl_->Reserve(bytes); }
 size_t Batch::size() const { return impl_->size(); }
 uint64_t Batch::bytes() const { return impl_->length(); }
