@@ -243,3 +243,55 @@ TEST(BatchTest, FirstLargeBatchIsSeenByAProcessThatOpenedTheStoreBefore) {
 
 }  // namespace
 }  // namespace opossum
+
+namespace opossum {
+namespace {
+
+TEST(BatchTest, ExtendJoinsPartsInOrderAsOneBatch) {
+  TempDir a, b;
+  auto whole = Open(a);
+  auto parts = Open(b);
+  std::vector<Event> events;
+  for (uint64_t i = 1; i <= 30; ++i) {
+    events.push_back(Ev(i));
+    if (i % 4 == 0) events.back().id = Uuid::Random();
+    if (i % 5 == 0) events.back().timestamp_ns = int64_t{1700000000} * 1000000000 + i;
+  }
+  ASSERT_TRUE(whole->Append(events).ok());
+  Batch joined = parts->NewBatch();
+  Batch p1, p2, p3;  // 0..9, 10..19 (p2 also gets an empty part), 20..29
+  for (size_t i = 0; i < 10; ++i) ASSERT_TRUE(p1.Add(events[i]).ok());
+  for (size_t i = 10; i < 20; ++i) ASSERT_TRUE(p2.Add(events[i]).ok());
+  for (size_t i = 20; i < 30; ++i) ASSERT_TRUE(p3.Add(events[i]).ok());
+  Batch empty;
+  p2.Extend(std::move(empty));
+  joined.Extend(std::move(p1));
+  joined.Extend(std::move(p2));
+  joined.Extend(std::move(p3));
+  EXPECT_EQ(p1.size(), 0u);
+  EXPECT_EQ(p3.size(), 0u);
+  EXPECT_EQ(joined.size(), 30u);
+  uint64_t last = 0;
+  ASSERT_TRUE(parts->Append(std::move(joined), std::nullopt, &last).ok());
+  EXPECT_EQ(last, 30u);
+  EXPECT_EQ(Dump(*whole), Dump(*parts));
+  std::vector<EventView> x, y;
+  ASSERT_TRUE(whole->Read(Query::All(), {}, &x).ok());
+  ASSERT_TRUE(parts->Read(Query::All(), {}, &y).ok());
+  for (size_t i = 0; i < x.size(); ++i) {
+    if (events[i].timestamp_ns) {
+      EXPECT_EQ(y[i].timestamp_ns(), *events[i].timestamp_ns);
+    }
+  }
+  EXPECT_TRUE(parts->Verify().ok());
+  // The ids came along (into the id index): one of them again, alone, only
+  // partly matches the committed batch, which the contract rejects.
+  Batch again;
+  ASSERT_TRUE(again.Add(events[3]).ok());
+  Status s = parts->Append(std::move(again));
+  EXPECT_TRUE(s.IsInvalidArgument()) << s.ToString();
+  EXPECT_EQ(parts->Head(), 30u);
+}
+
+}  // namespace
+}  // namespace opossum
