@@ -21,35 +21,30 @@ void RunAppend(const StoreRef& ref, const AppendArgs& args) {
     condition = std::move(c);
   }
   // Parse everything first: bad input creates and appends nothing.
-  BatchInput batch;
+  BatchInput batch("standard input");
   {
     LineReader lines(STDIN_FILENO, "standard input");
     BlockParser parser(false, "standard input");
     std::string_view block;
     uint64_t first_line = 0;
-    uint64_t bytes = 0;
     struct stat st;
-    const bool sized = fstat(STDIN_FILENO, &st) == 0 && S_ISREG(st.st_mode);
+    // From a file: room for all its events at once (they encode to about
+    // as many bytes as their JSON), rather than growing step by step.
+    if (fstat(STDIN_FILENO, &st) == 0 && S_ISREG(st.st_mode)) {
+      batch.Reserve(static_cast<uint64_t>(st.st_size) + static_cast<uint64_t>(st.st_size) / 4);
+    }
     while (lines.NextBlock(&block, &first_line)) {
-      parser.Parse(block, first_line, [&](Event&& e, uint64_t line_no, uint64_t) {
-        batch.Add(std::move(e), line_no);
-      });
-      // From a file, room for all its events at once (estimated from the
-      // first block), rather than growing step by step.
-      if (bytes == 0 && sized && !batch.empty() && block.size() < static_cast<uint64_t>(st.st_size)) {
-        batch.Reserve(static_cast<size_t>(static_cast<double>(st.st_size) / static_cast<double>(block.size()) *
-                                          static_cast<double>(batch.size()) * 1.05));
-      }
-      bytes += block.size();
+      parser.ParseInto(block, first_line, batch.batch());
     }
   }
   if (batch.empty()) {
     throw CliError::Invalid("no events on standard input (append reads one JSON event per line)");
   }
   auto store = OpenForWrite(ref, args.durability);
-  const uint64_t last = batch.Append(store.get(), condition, "standard input");
+  const size_t count = batch.size();
+  const uint64_t last = batch.Append(store.get(), condition);
   std::string out = "{\"last_position\": " + std::to_string(last) +
-                    ", \"count\": " + std::to_string(batch.size()) + "}\n";
+                    ", \"count\": " + std::to_string(count) + "}\n";
   WriteAll(STDOUT_FILENO, out.data(), out.size(), "standard output");
 }
 

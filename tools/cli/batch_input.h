@@ -1,13 +1,13 @@
-// Collecting input events into atomic batches (append, import) and turning
-// the store's complaint about "event i" into one about the input line or file
-// it came from.
+// Collecting input events into one atomic batch (append, import): each event
+// is checked and encoded as it arrives (opossum::Batch), so a large input is
+// held once, encoded; an invalid event is reported with the input line or
+// file it came from.
 #ifndef OPOSSUM_CLI_BATCH_INPUT_H_
 #define OPOSSUM_CLI_BATCH_INPUT_H_
 
 #include <cstdint>
 #include <optional>
 #include <string>
-#include <vector>
 
 #include "cli_error.h"
 #include "opossum/event.h"
@@ -16,36 +16,34 @@
 
 namespace opossum::cli {
 
+// The store's complaint about an event, without its "event <index>: "
+// prefix (the index in a batch means nothing to the user of a file).
+std::string WithoutEventIndex(const Status& s);
+
 class BatchInput {
  public:
-  // Where each event came from: a line number of `source`, or a file name.
-  void Add(Event&& e, uint64_t line) {
-    events_.push_back(std::move(e));
-    lines_.push_back(line);
-  }
-  void Add(Event&& e, std::string file) {
-    events_.push_back(std::move(e));
-    lines_.push_back(files_.size());
-    files_.push_back(std::move(file));
-  }
-  void Reserve(size_t n) {
-    events_.reserve(n);
-    lines_.reserve(n);
-  }
-  size_t size() const { return events_.size(); }
-  bool empty() const { return events_.empty(); }
+  // `source` names the input in messages ("standard input", a file).
+  explicit BatchInput(std::string source) : source_(std::move(source)) {}
 
-  // Appends the events as one batch; returns the last position. Throws
-  // CliError, naming the input line or file of an invalid event. `source`
-  // names the input ("standard input", a file).
-  uint64_t Append(Store* store, const std::optional<AppendCondition>& condition,
-                  const std::string& source);
-  void Clear();
+  // Adds an event read from line `line` of the source, or from `file`.
+  // Throws CliError::Invalid naming the line or file when the store's rules
+  // refuse it.
+  void Add(const Event& e, uint64_t line);
+  void Add(const Event& e, const std::string& file);
+  // The batch, for adding parts encoded elsewhere (BlockParser::ParseInto).
+  Batch* batch() { return &batch_; }
+  // Room for about `bytes` of encoded events.
+  void Reserve(uint64_t bytes) { batch_.Reserve(bytes); }
+  size_t size() const { return batch_.size(); }
+  bool empty() const { return batch_.size() == 0; }
+
+  // Appends the events as one batch and empties it; returns the last
+  // position. Throws CliError.
+  uint64_t Append(Store* store, const std::optional<AppendCondition>& condition);
 
  private:
-  std::vector<Event> events_;
-  std::vector<uint64_t> lines_;  // line numbers, or indexes into files_
-  std::vector<std::string> files_;
+  std::string source_;
+  Batch batch_;
 };
 
 }  // namespace opossum::cli

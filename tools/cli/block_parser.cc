@@ -4,6 +4,7 @@
 #include <cstring>
 #include <thread>
 
+#include "batch_input.h"
 #include "cli_error.h"
 
 namespace opossum::cli {
@@ -14,6 +15,7 @@ struct BlockParser::Part {
   std::vector<Event> events;
   std::vector<uint64_t> lines;
   std::vector<uint64_t> positions;
+  Batch batch;  // when encoding
   uint64_t error_line = 0;  // 0: none
   std::string why;
 };
@@ -48,6 +50,32 @@ BlockParser::BlockParser(bool with_positions, std::string source)
 BlockParser::~BlockParser() = default;
 
 void BlockParser::Parse(std::string_view block, uint64_t first_line_no, const Sink& sink) {
+  Run(block, first_line_no, false);
+  for (auto& part : parts_) {
+    Part& p = *part;
+    for (size_t i = 0; i < p.events.size(); ++i) sink(std::move(p.events[i]), p.lines[i], p.positions[i]);
+    p.events.clear();
+    if (p.error_line != 0) Fail(p);
+    if (p.text.data() + p.text.size() == block.data() + block.size()) break;
+  }
+}
+
+void BlockParser::ParseInto(std::string_view block, uint64_t first_line_no, Batch* out) {
+  Run(block, first_line_no, true);
+  for (auto& part : parts_) {
+    Part& p = *part;
+    out->Extend(std::move(p.batch));
+    if (p.error_line != 0) Fail(p);
+    if (p.text.data() + p.text.size() == block.data() + block.size()) break;
+  }
+}
+
+void BlockParser::Fail(const Part& p) const {
+  throw CliError::Invalid(source_ + " line " + std::to_string(p.error_line) + ": " + p.why,
+                          p.error_line);
+}
+
+void BlockParser::Run(std::string_view block, uint64_t first_line_no, bool encode) {
   // Cut the block at line ends into one part per thread (small blocks: one).
   const size_t want = block.size() < (size_t{64} << 10) ? 1 : parts_.size();
   size_t used = 0;
@@ -66,7 +94,8 @@ void BlockParser::Parse(std::string_view block, uint64_t first_line_no, const Si
     line += CountLines(p.text);
     begin = end;
   }
-  auto work = [this](size_t k) {
+  for (size_t k = used; k < parts_.size(); ++k) parts_[k]->text = {};
+  auto work = [this, encode](size_t k) {
     Part& p = *parts_[k];
     EventParser& parser = *parsers_[k];
     p.events.clear();
@@ -91,9 +120,18 @@ void BlockParser::Parse(std::string_view block, uint64_t first_line_no, const Si
           p.error_line = line_no;
           return;
         }
-        p.events.push_back(std::move(e));
-        p.lines.push_back(line_no);
-        p.positions.push_back(position);
+        if (encode) {
+          Status s = p.batch.Add(e);
+          if (!s.ok()) {
+            p.why = WithoutEventIndex(s);
+            p.error_line = line_no;
+            return;
+          }
+        } else {
+          p.events.push_back(std::move(e));
+          p.lines.push_back(line_no);
+          p.positions.push_back(position);
+        }
       }
       ++line_no;
     }
@@ -102,14 +140,6 @@ void BlockParser::Parse(std::string_view block, uint64_t first_line_no, const Si
   for (size_t k = 1; k < used; ++k) threads.emplace_back(work, k);
   work(0);
   for (auto& t : threads) t.join();
-  for (size_t k = 0; k < used; ++k) {
-    Part& p = *parts_[k];
-    for (size_t i = 0; i < p.events.size(); ++i) sink(std::move(p.events[i]), p.lines[i], p.positions[i]);
-    if (p.error_line != 0) {
-      throw CliError::Invalid(source_ + " line " + std::to_string(p.error_line) + ": " + p.why,
-                              p.error_line);
-    }
-  }
 }
 
 }  // namespace opossum::cli

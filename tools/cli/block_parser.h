@@ -13,6 +13,7 @@
 
 #include "json_reader.h"
 #include "opossum/event.h"
+#include "opossum/store.h"
 
 namespace opossum::cli {
 
@@ -30,8 +31,15 @@ class BlockParser {
   // the source, the line number and what is wrong.
   void Parse(std::string_view block, uint64_t first_line_no, const Sink& sink);
 
+  // The same, but each thread also checks and encodes its events (into an
+  // opossum::Batch), and the parts are added to *out in order. An event the
+  // store refuses is reported like a malformed line.
+  void ParseInto(std::string_view block, uint64_t first_line_no, Batch* out);
+
  private:
   struct Part;
+  void Run(std::string_view block, uint64_t first_line_no, bool encode);
+  [[noreturn]] void Fail(const Part& p) const;
   bool with_positions_;
   std::string source_;
   std::vector<std::unique_ptr<EventParser>> parsers_;

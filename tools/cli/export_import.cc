@@ -167,16 +167,18 @@ struct ImportState {
   uint64_t first = 0;
   uint64_t last = 0;
 
-  void Flush(const std::string& source) {
+  explicit ImportState(std::string source) : batch(std::move(source)) {}
+
+  void Flush() {
     if (batch.empty()) return;
     if (store == nullptr) {  // opened at the first batch: bad input creates nothing
       owned = OpenForWrite(*ref, durability);
       store = owned.get();
     }
-    last = batch.Append(store, std::nullopt, source);
-    if (first == 0) first = last - batch.size() + 1;
-    imported += batch.size();
-    batch.Clear();
+    const size_t n = batch.size();
+    last = batch.Append(store, std::nullopt);
+    if (first == 0) first = last - n + 1;
+    imported += n;
   }
 };
 
@@ -198,14 +200,14 @@ void RunExport(const StoreRef& ref, const ExportArgs& args) {
 
 void RunImport(const StoreRef& ref, const ImportArgs& args) {
   CheckFormat(args.format);
-  ImportState st;
+  const bool from_stdin = args.format == "jsonl" && args.in == "-";
+  const std::string source = from_stdin ? "standard input" : args.in.string();
+  ImportState st(source);
   st.ref = &ref;
   st.durability = args.durability;
   Progress progress("import");
   const uint64_t per_batch = args.batch_size == 0 ? UINT64_MAX : args.batch_size;
   if (args.format == "jsonl") {
-    const bool from_stdin = args.in == "-";
-    const std::string source = from_stdin ? "standard input" : args.in.string();
     int fd = STDIN_FILENO;
     if (!from_stdin && (fd = ::open(args.in.c_str(), O_RDONLY | O_CLOEXEC)) < 0) {
       ThrowErrno("opening", args.in);
@@ -233,22 +235,22 @@ void RunImport(const StoreRef& ref, const ImportArgs& args) {
           }
           previous = position;
         }
-        st.batch.Add(std::move(e), line_no);
-        if (st.batch.size() >= per_batch) st.Flush(source);
+        st.batch.Add(e, line_no);
+        if (st.batch.size() >= per_batch) st.Flush();
         progress.Update(st.imported + st.batch.size());
       });
     }
-    st.Flush(source);
+    st.Flush();
   } else {
     ReadDotnetFolder(
         args.in,
         [&](Event&& e, uint64_t, const std::string& file) {
-          st.batch.Add(std::move(e), file);
-          if (st.batch.size() >= per_batch) st.Flush(args.in.string());
+          st.batch.Add(e, file);
+          if (st.batch.size() >= per_batch) st.Flush();
           progress.Update(st.imported + st.batch.size());
         },
         nullptr);
-    st.Flush(args.in.string());
+    st.Flush();
   }
   progress.Finish(st.imported);
   std::string out = "{\"imported\": " + std::to_string(st.imported) +

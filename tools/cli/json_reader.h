@@ -37,6 +37,9 @@ class EventParser {
              std::string* why);
 
  private:
+  // For lines with numbers beyond what the fast parser represents.
+  bool ParseKeepingNumbers(std::string_view line, bool padded, Event* out, uint64_t* position,
+                           std::string* why);
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };

@@ -1,5 +1,7 @@
 #include "line_reader.h"
 
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -11,17 +13,68 @@ namespace opossum::cli {
 
 namespace {
 constexpr size_t kChunk = size_t{4} << 20;
-
-bool Blank(std::string_view s) {
-  for (char c : s) {
-    if (c != ' ' && c != '\t' && c != '\r') return false;
-  }
-  return true;
-}
 }  // namespace
 
 LineReader::LineReader(int fd, std::string name) : fd_(fd), name_(std::move(name)) {
+  struct stat st;
+  if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0) {
+    const auto size = static_cast<size_t>(st.st_size);
+    const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+    const size_t length = (size + page - 1) / page * page;
+    void* p = mmap(nullptr, length, PROT_READ, MAP_PRIVATE, fd, 0);
+    if (p != MAP_FAILED) {
+      madvise(p, length, MADV_SEQUENTIAL);
+      map_ = static_cast<const char*>(p);
+      map_size_ = size;
+      map_length_ = length;
+      // A file read from its current offset, like read() would.
+      const off_t at = lseek(fd, 0, SEEK_CUR);
+      map_at_ = at > 0 ? std::min(size, static_cast<size_t>(at)) : 0;
+      return;
+    }
+  }
   buf_.resize(kChunk + kLinePadding);
+}
+
+LineReader::~LineReader() {
+  if (map_ != nullptr) munmap(const_cast<char*>(map_), map_length_);
+}
+
+void LineReader::CountLines(std::string_view block, uint64_t* first_line_no) {
+  *first_line_no = line_no_ + 1;
+  for (const char* p = block.data();
+       (p = static_cast<const char*>(std::memchr(p, '\n', block.data() + block.size() - p))) !=
+       nullptr;
+       ++p) {
+    ++line_no_;
+  }
+  if (!block.empty() && block.back() != '\n') ++line_no_;  // the last line, without '\n'
+}
+
+bool LineReader::NextMappedBlock(std::string_view* block, uint64_t* first_line_no) {
+  if (map_at_ >= map_size_) return false;
+  size_t stop = map_size_;
+  if (map_size_ - map_at_ > kChunk) {
+    const void* nl = memrchr(map_ + map_at_, '\n', kChunk);
+    if (nl == nullptr) nl = std::memchr(map_ + map_at_ + kChunk, '\n', map_size_ - map_at_ - kChunk);
+    if (nl != nullptr) stop = static_cast<size_t>(static_cast<const char*>(nl) - map_) + 1;
+  }
+  if (stop - map_at_ > kMaxLineBytes && std::memchr(map_ + map_at_, '\n', kMaxLineBytes) == nullptr) {
+    throw CliError::Invalid(name_ + ": line " + std::to_string(line_no_ + 1) + " is longer than " +
+                                std::to_string(kMaxLineBytes) + " bytes",
+                            line_no_ + 1);
+  }
+  std::string_view b(map_ + map_at_, stop - map_at_);
+  map_at_ = stop;
+  if (map_length_ - stop < kLinePadding) {
+    // Too close to the end of the map for a parser's padding: copy.
+    buf_.assign(b.begin(), b.end());
+    buf_.resize(b.size() + kLinePadding);
+    b = std::string_view(buf_.data(), b.size());
+  }
+  CountLines(b, first_line_no);
+  *block = b;
+  return true;
 }
 
 bool LineReader::Fill() {
@@ -29,7 +82,6 @@ bool LineReader::Fill() {
   // Keep the unread part, at the front.
   if (begin_ != 0) {
     std::memmove(buf_.data(), buf_.data() + begin_, end_ - begin_);
-    scan_ -= begin_;
     end_ -= begin_;
     begin_ = 0;
   }
@@ -54,60 +106,27 @@ bool LineReader::Fill() {
   }
 }
 
-bool LineReader::Next(std::string_view* line, uint64_t* line_no) {
-  while (true) {
-    const char* base = buf_.data();
-    const void* nl = std::memchr(base + scan_, '\n', end_ - scan_);
-    size_t stop;
-    if (nl != nullptr) {
-      stop = static_cast<size_t>(static_cast<const char*>(nl) - base);
-    } else {
-      scan_ = end_;
-      if (Fill()) continue;
-      if (begin_ == end_) return false;
-      stop = end_;  // the last line has no '\n'
-    }
-    std::string_view l(buf_.data() + begin_, stop - begin_);
-    begin_ = scan_ = stop < end_ ? stop + 1 : stop;
-    ++line_no_;
-    if (!l.empty() && l.back() == '\r') l.remove_suffix(1);
-    if (Blank(l)) continue;
-    *line = l;
-    *line_no = line_no_;
-    return true;
-  }
-}
-
 bool LineReader::NextBlock(std::string_view* block, uint64_t* first_line_no) {
-  // Everything up to the last '\n' read so far, or all that is left at EOF.
+  if (map_ != nullptr) return NextMappedBlock(block, first_line_no);
+  // Everything up to the last '\n' read so far (once there is enough of it),
+  // or all that is left at EOF.
   while (true) {
-    if (end_ > begin_) {
+    if (end_ > begin_ && (end_ - begin_ >= kChunk / 2 || eof_)) {
       const char* base = buf_.data();
-      const char* last_nl = static_cast<const char*>(memrchr(base + begin_, '\n', end_ - begin_));
-      if (last_nl != nullptr && (end_ - begin_ >= kChunk / 2 || eof_)) {
-        const size_t stop = static_cast<size_t>(last_nl - base) + 1;
+      const void* last_nl = memrchr(base + begin_, '\n', end_ - begin_);
+      const size_t stop =
+          last_nl != nullptr ? static_cast<size_t>(static_cast<const char*>(last_nl) - base) + 1
+                             : (eof_ ? end_ : 0);
+      if (stop != 0) {
         *block = std::string_view(base + begin_, stop - begin_);
-        *first_line_no = line_no_ + 1;
-        for (const char* p = block->data(); (p = static_cast<const char*>(
-                                                 std::memchr(p, '\n', block->data() + block->size() - p))) != nullptr;
-             ++p) {
-          ++line_no_;
-        }
-        begin_ = scan_ = stop;
+        begin_ = stop;
+        CountLines(*block, first_line_no);
         return true;
       }
-      if (eof_) {
-        *block = std::string_view(base + begin_, end_ - begin_);
-        *first_line_no = line_no_ + 1;
-        ++line_no_;
-        begin_ = scan_ = end_;
-        return true;
-      }
-    } else if (eof_) {
+    } else if (eof_ && end_ == begin_) {
       return false;
     }
-    scan_ = end_;
-    if (!Fill() && begin_ == end_) return false;
+    Fill();
   }
 }
 

@@ -46,6 +46,9 @@ namespace opossum {
 namespace internal {
 class StoreCore;
 }
+namespace format {
+class EncodedBatch;
+}
 
 // A consistent snapshot of the store: it sees every event up to head() and
 // none after. Cheap to create. Views it returns stay valid until the Store
@@ -80,6 +83,44 @@ struct StoreStats {
   uint64_t distinct_tags = 0;
 };
 
+// A batch built event by event (Store::NewBatch): each Add checks its event
+// against the store's limits and encodes it at once, into the layout the
+// batch will have on disk. A large batch (an import, a bulk load) is then held
+// once, encoded, rather than as Events and again encoded, and the caller may
+// reuse one Event object for every Add. Appending it is exactly
+// Store::Append of the same events. A Batch may be used by one thread at a
+// time.
+class Batch {
+ public:
+  // A batch checked against the default limits (Options{}); Store::NewBatch
+  // gives one checked against that store's. Appending a batch checked
+  // against a larger max_event_size than the store's is refused.
+  Batch();
+  Batch(Batch&& other) noexcept;
+  Batch& operator=(Batch&& other) noexcept;
+  ~Batch();
+
+  // Checks and encodes `event`. An invalid event gives kInvalidArgument
+  // naming it by its index in the batch ("event 7: ..."), and leaves the
+  // batch as it was.
+  Status Add(const Event& event);
+  // Moves the events of `other` to the end of this batch, in order, without
+  // encoding them again (for building parts of a batch on several threads).
+  // `other` is left empty. The result is checked against the smaller of the
+  // two batches' limits.
+  void Extend(Batch&& other);
+  // Room for about `bytes` of encoded events (a hint that saves regrowth).
+  void Reserve(uint64_t bytes);
+  size_t size() const;
+  // Bytes the batch will take in a segment.
+  uint64_t bytes() const;
+
+ private:
+  friend class Store;
+  explicit Batch(uint32_t max_event_size);
+  std::unique_ptr<format::EncodedBatch> impl_;
+};
+
 class Store {
  public:
   // Opens (or creates) the store `name` under the folder `root`. A name is
@@ -106,6 +147,13 @@ class Store {
     return Append(std::span<const Event>(events.begin(), events.size()), condition,
                   last_position);
   }
+
+  // An empty batch for this store (see Batch).
+  Batch NewBatch() const;
+  // Appends `batch` as one atomic batch, exactly as Append of its events
+  // above; the batch is consumed (empty afterwards, whatever the outcome).
+  Status Append(Batch&& batch, const std::optional<AppendCondition>& condition = std::nullopt,
+                uint64_t* last_position = nullptr);
 
   // A snapshot at the current head.
   Reader NewReader() const;

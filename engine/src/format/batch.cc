@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "format/checksum.h"
+#include "format/encoded_batch.h"
 
 namespace opossum::format {
 
@@ -15,38 +16,16 @@ uint64_t BatchLength(const Vec<EncodedEvent>& events) {
 uint64_t AppendBatch(const Vec<EncodedEvent>& events, uint64_t first_position,
                      int64_t commit_ns, uint64_t prev_checksum, std::vector<uint8_t>* out,
                      std::vector<uint64_t>* record_offsets) {
+  EncodedBatch batch;
+  batch.Reserve(BatchLength(events));
+  for (const EncodedEvent& e : events) batch.AddEncoded(e);
+  const uint64_t checksum = batch.Seal(first_position, commit_ns, prev_checksum);
   const uint64_t start = out->size();
-  const uint64_t length = BatchLength(events);
-  out->resize(start + length);  // zero-filled: padding stays zero
-  uint8_t* base = out->data() + start;
-  uint64_t off = kBatchHeaderSize;
-  uint64_t pos = first_position;
-  thread_local std::vector<uint32_t> sums;
-  sums.clear();
-  for (const EncodedEvent& e : events) {
-    RecordHeader rh;
-    rh.length = static_cast<uint32_t>(e.bytes.size());
-    rh.position = pos++;
-    rh.timestamp_ns = e.timestamp_ns ? *e.timestamp_ns : commit_ns;
-    rh.checksum = 0;
-    std::memcpy(base + off, &rh, sizeof(rh));
-    std::memcpy(base + off + kRecordHeaderSize, e.bytes.data(), e.bytes.size());
-    rh.checksum = RecordChecksum(base + off, rh.length);
-    std::memcpy(base + off + 4, &rh.checksum, 4);
-    sums.push_back(rh.checksum);
-    if (record_offsets) record_offsets->push_back(start + off);
-    off += Align8(kRecordHeaderSize + e.bytes.size());
+  out->insert(out->end(), batch.data(), batch.data() + batch.length());
+  if (record_offsets) {
+    for (size_t i = 0; i < batch.size(); ++i) record_offsets->push_back(start + batch.record_offset(i));
   }
-  BatchHeader bh;
-  bh.magic = kBatchMagic;
-  bh.count = static_cast<uint32_t>(events.size());
-  bh.first_position = first_position;
-  bh.length = length;
-  bh.checksum = 0;
-  std::memcpy(base, &bh, sizeof(bh));
-  bh.checksum = BatchChecksum(base, sums.data(), sums.size(), prev_checksum);
-  std::memcpy(base + 24, &bh.checksum, 8);
-  return bh.checksum;
+  return checksum;
 }
 
 bool CheckRecord(const uint8_t* data, uint64_t limit, uint64_t offset, uint64_t position,

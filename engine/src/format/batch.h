@@ -15,7 +15,8 @@ namespace opossum::format {
 // Bytes one batch of these events takes in a segment.
 uint64_t BatchLength(const Vec<EncodedEvent>& events);
 
-// Appends the framed batch to *out (which must be 8-byte aligned in size) and
+// Appends the framed batch of these (at least one) events to *out (which
+// must be 8-byte aligned in size), framed and sealed by EncodedBatch, and
 // returns its checksum (the next batch's chain seed). Record offsets
 // (relative to the start of *out) are appended to *record_offsets.
 uint64_t AppendBatch(const Vec<EncodedEvent>& events, uint64_t first_position,

@@ -75,6 +75,21 @@ bool IsValidUtf8(std::string_view s) {
 }
 
 Status EncodeEvent(const Event& e, uint32_t max_event_size, size_t index, EncodedEvent* out) {
+  const uint8_t* bytes = nullptr;
+  size_t size = 0;
+  out->tag_hashes.clear();
+  Status s = EncodeEventInPlace(e, max_event_size, index, &bytes, &size, &out->type_hash,
+                                &out->tag_hashes);
+  if (!s.ok()) return s;
+  out->bytes.Assign(bytes, size);
+  out->timestamp_ns = e.timestamp_ns;
+  out->id = e.id;
+  return Status::Ok();
+}
+
+Status EncodeEventInPlace(const Event& e, uint32_t max_event_size, size_t index,
+                          const uint8_t** bytes, size_t* size, uint64_t* type_hash,
+                          Vec<uint64_t>* tag_hashes) {
   if (e.type.empty()) return Invalid(index, "type is empty (it must be 1..255 bytes)");
   if (e.type.size() > kMaxTypeBytes) {
     return Invalid(index, "type is " + std::to_string(e.type.size()) +
@@ -151,13 +166,10 @@ Status EncodeEvent(const Event& e, uint32_t max_event_size, size_t index, Encode
                               " bytes (the store's max_event_size is " +
                               std::to_string(max_event_size) + ")");
   }
-  out->bytes.Assign(builder.GetBufferPointer(), builder.GetSize());
-  out->timestamp_ns = e.timestamp_ns;
-  out->type_hash = KeyHash(KeyKind::kType, e.type);
-  out->tag_hashes.clear();
-  out->tag_hashes.reserve(tags.size());
-  for (std::string_view t : tags) out->tag_hashes.push_back(KeyHash(KeyKind::kTag, t));
-  out->id = e.id;
+  *bytes = builder.GetBufferPointer();
+  *size = builder.GetSize();
+  *type_hash = KeyHash(KeyKind::kType, e.type);
+  for (std::string_view t : tags) tag_hashes->push_back(KeyHash(KeyKind::kTag, t));
   return Status::Ok();
 }
 

@@ -35,6 +35,14 @@ bool IsValidUtf8(std::string_view s);
 // the batch) is named in error messages.
 Status EncodeEvent(const Event& e, uint32_t max_event_size, size_t index, EncodedEvent* out);
 
+// The same without a copy: *bytes points at the encoded table in the calling
+// thread's builder (valid until its next encode); the type's key hash goes to
+// *type_hash and those of the sorted, distinct tags are appended to
+// *tag_hashes.
+Status EncodeEventInPlace(const Event& e, uint32_t max_event_size, size_t index,
+                          const uint8_t** bytes, size_t* size, uint64_t* type_hash,
+                          Vec<uint64_t>* tag_hashes);
+
 // Checks that `bytes` hold a well-formed Event table (bounds, offsets,
 // required fields): used by Verify and when adopting bytes after a crash.
 bool VerifyEventBytes(const uint8_t* bytes, size_t size);

@@ -179,6 +179,48 @@ Status SegmentSet::Create(uint64_t ordinal, uint64_t first_position, uint64_t si
   return Status::Ok();
 }
 
+Status SegmentSet::Grow(uint64_t ordinal, uint64_t size) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Segment* old = ordinal < count() ? slots_[ordinal].load(std::memory_order_acquire) : nullptr;
+  if (old == nullptr || ordinal + 1 != count()) {
+    return Status::Corruption("segment " + std::to_string(ordinal) + " to grow is not the last");
+  }
+  if (size <= old->size) return Status::Ok();
+  io::File f;
+  Status s = io::File::Open(old->path, io::File::Mode::kReadWrite, &f);
+  if (!s.ok()) return s;
+  // Space first (a full disk fails here, with nothing changed), then the
+  // header that claims it. A crash in between leaves the old header: the
+  // store maps and uses the old size, and the next append grows again.
+  if (!(s = f.Allocate(0, size)).ok()) return s;
+  SegmentHeader h{};
+  if (!(s = f.PRead(&h, sizeof(h), 0)).ok()) return s;
+  h.size = size;
+  h.checksum = HeaderChecksum(h);
+  if (!(s = f.PWrite(&h, sizeof(h), 0)).ok()) return s;
+  if (!(s = f.Sync()).ok()) return s;
+  std::unique_ptr<Segment> seg;
+  if (!(s = MapFile(old->path, ordinal, old->first_position, &seg, nullptr)).ok()) return s;
+  // The old object stays owned (readers may hold it) until the set goes.
+  slots_[ordinal].store(seg.get(), std::memory_order_release);
+  owned_.push_back(std::move(seg));
+  return Status::Ok();
+}
+
+bool SegmentSet::Reload(uint64_t ordinal) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Segment* old = ordinal < count() ? slots_[ordinal].load(std::memory_order_acquire) : nullptr;
+  if (old == nullptr) return false;
+  std::unique_ptr<Segment> seg;
+  if (!MapFile(old->path, ordinal, old->first_position, &seg, nullptr).ok() ||
+      seg->mapped() <= old->mapped()) {
+    return false;
+  }
+  slots_[ordinal].store(seg.get(), std::memory_order_release);
+  owned_.push_back(std::move(seg));
+  return true;
+}
+
 Status SegmentSet::RemoveFrom(uint64_t ordinal) {
   std::lock_guard<std::mutex> lock(mu_);
   uint64_t n = count();

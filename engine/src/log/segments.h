@@ -59,6 +59,13 @@ class SegmentSet {
   // Creates, preallocates and syncs a new segment file (replacing a
   // leftover file of that name) and maps it.
   Status Create(uint64_t ordinal, uint64_t first_position, uint64_t size);
+  // Makes segment `ordinal` (the last, holding no batch yet) `size` bytes
+  // long: extends the file, rewrites its header's size, syncs, and maps it
+  // again. Other processes see the larger map after Reload.
+  Status Grow(uint64_t ordinal, uint64_t size);
+  // Maps segment `ordinal` again when its header says it grew since this
+  // process mapped it (another process's Grow). True when it did.
+  bool Reload(uint64_t ordinal);
   // Deletes the segments with ordinal >= `ordinal` (cutting a torn tail).
   Status RemoveFrom(uint64_t ordinal);
   // Re-extends a segment file that is shorter than its header says (a

@@ -20,27 +20,42 @@ Status StoreCore::Append(std::span<const Event> events,
                          uint64_t* last_position) {
   if (!writable_) return Status::NotSupported("the store was opened read-only");
   if (events.empty()) return Status::InvalidArgument("the batch is empty (append at least one event)");
+  format::EncodedBatch batch(options_.max_event_size);
+  uint64_t estimate = format::kBatchHeaderSize;
+  for (const Event& e : events) estimate += e.data.size() + e.type.size() + 16 * e.tags.size() + 96;
+  batch.Reserve(estimate);
+  for (const Event& e : events) {
+    Status s = batch.Add(e);
+    if (!s.ok()) return s;
+  }
+  return Append(std::move(batch), condition, last_position);
+}
+
+Status StoreCore::Append(format::EncodedBatch&& batch,
+                         const std::optional<AppendCondition>& condition,
+                         uint64_t* last_position) {
+  if (!writable_) return Status::NotSupported("the store was opened read-only");
+  if (batch.empty()) return Status::InvalidArgument("the batch is empty (append at least one event)");
+  if (batch.size() > UINT32_MAX) {
+    return Status::InvalidArgument("the batch has " + std::to_string(batch.size()) +
+                                   " events (the limit is 4294967295)");
+  }
   auto pending = std::make_shared<Pending>();
   Pending& p = *pending;
-  p.events.resize(events.size());
-  p.all_ids = true;
-  for (size_t i = 0; i < events.size(); ++i) {
-    Status s = format::EncodeEvent(events[i], options_.max_event_size, i, &p.events[i]);
-    if (!s.ok()) return s;
-    p.bytes += format::Align8(format::kRecordHeaderSize + p.events[i].bytes.size());
-    if (!events[i].id) p.all_ids = false;
-  }
-  {
+  p.batch = std::move(batch);
+  p.all_ids = p.batch.all_ids();
+  p.bytes = p.batch.length();
+  if (p.batch.any_ids()) {
+    const format::EncodedBatch& b = p.batch;
     std::unordered_set<uint64_t> ids;
-    for (size_t i = 0; i < events.size(); ++i) {
-      if (!events[i].id) continue;
-      const auto& b = events[i].id->bytes;
-      if (!ids.insert(format::Hash64(b.data(), b.size())).second) {
+    for (size_t i = 0; i < b.size(); ++i) {
+      if (!b.has_id(i)) continue;
+      const auto& id = b.id(i).bytes;
+      if (!ids.insert(format::Hash64(id.data(), id.size())).second) {
         for (size_t j = 0; j < i; ++j) {
-          if (events[j].id && *events[j].id == *events[i].id) {
+          if (b.has_id(j) && b.id(j) == b.id(i)) {
             return Status::InvalidArgument("event " + std::to_string(i) + ": id " +
-                                           events[i].id->ToString() +
-                                           " appears twice in the batch");
+                                           b.id(i).ToString() + " appears twice in the batch");
           }
         }
       }
@@ -126,6 +141,10 @@ Status StoreCore::CatchUpLocked() {
     if (ledger_.segment_count() != segments_.count()) {
       if (!(s = segments_.Refresh()).ok()) return s;
     }
+    if (const log::Segment* seg = segments_.Get(state_.segment);
+        seg != nullptr && state_.end_offset > seg->mapped()) {
+      segments_.Reload(state_.segment);  // grown by the other process
+    }
     if (ledger_.keys_generation() != keys_->generation()) {
       if (!(s = keys_->Refresh(ledger_.keys_generation())).ok()) return s;
     }
@@ -180,26 +199,25 @@ Status StoreCore::IndexCatchUpLocked() {
 Status StoreCore::CheckIdempotency(const Pending& p, const std::vector<Pending*>& accepted,
                                    uint64_t* duplicate_last) {
   *duplicate_last = 0;
-  auto id_of = [](const format::EncodedEvent& e) { return *e.id; };
   auto id_key = [](const Uuid& u) {
     return format::KeyHash(format::KeyKind::kId,
                            std::string_view(reinterpret_cast<const char*>(u.bytes.data()), 16));
   };
-  const size_t n = p.events.size();
+  const format::EncodedBatch& pb = p.batch;
+  const size_t n = pb.size();
   // Batches accepted earlier in this group.
   for (const Pending* a : accepted) {
-    if (!a->all_ids && std::none_of(a->events.begin(), a->events.end(),
-                                    [](const format::EncodedEvent& e) { return e.id.has_value(); }))
-      continue;
+    const format::EncodedBatch& ab = a->batch;
+    if (!ab.any_ids()) continue;
     size_t same = 0;
-    for (const auto& e : p.events) {
-      for (const auto& f : a->events) {
-        if (f.id && *f.id == id_of(e)) ++same;
+    for (size_t i = 0; i < n; ++i) {
+      for (size_t j = 0; j < ab.size(); ++j) {
+        if (ab.has_id(j) && ab.id(j) == pb.id(i)) ++same;
       }
     }
     if (same == 0) continue;
-    bool exact = same == n && a->events.size() == n;
-    for (size_t i = 0; exact && i < n; ++i) exact = a->events[i].id && *a->events[i].id == id_of(p.events[i]);
+    bool exact = same == n && ab.size() == n;
+    for (size_t i = 0; exact && i < n; ++i) exact = ab.has_id(i) && ab.id(i) == pb.id(i);
     if (!exact) return Status::InvalidArgument("the batch's ids only partly match an earlier batch");
     *duplicate_last = a->first_position + n - 1;
     return Status::Ok();
@@ -237,14 +255,14 @@ Status StoreCore::CheckIdempotency(const Pending& p, const std::vector<Pending*>
     return Status::Ok();
   };
   uint64_t first = 0;
-  Status s = find_id(id_of(p.events[0]), &first);
+  Status s = find_id(pb.id(0), &first);
   if (!s.ok()) return s;
   if (first != 0) {
     bool exact = first + n - 1 <= head;
     for (size_t i = 1; exact && i < n; ++i) {
       EventView ev;
       if (!(s = EventAt(first + i, &ev)).ok()) return s;
-      exact = ev.id() == id_of(p.events[i]);
+      exact = ev.id() == pb.id(i);
     }
     if (exact) {
       // The same batch, not a part of a larger one: its first record sits
@@ -267,10 +285,10 @@ Status StoreCore::CheckIdempotency(const Pending& p, const std::vector<Pending*>
   }
   for (size_t i = 1; i < n; ++i) {
     uint64_t pos = 0;
-    if (!(s = find_id(id_of(p.events[i]), &pos)).ok()) return s;
+    if (!(s = find_id(pb.id(i), &pos)).ok()) return s;
     if (pos != 0) {
       return Status::InvalidArgument("event " + std::to_string(i) + ": id " +
-                                     id_of(p.events[i]).ToString() +
+                                     pb.id(i).ToString() +
                                      " was already committed at position " + std::to_string(pos) +
                                      " in another batch");
     }
@@ -288,18 +306,21 @@ Status StoreCore::SegmentFile(uint64_t ordinal, io::File** out) {
   return Status::Ok();
 }
 
+// Where one segment's share of a group goes: the batches iov[iov_begin,
+// iov_end) (each batch's own sealed buffer, written without a copy), `bytes`
+// in all, at `file_offset`.
 struct StoreCore::Placement {
   uint64_t ordinal;
   uint64_t file_offset;
-  size_t buf_begin;
-  size_t buf_end;
+  size_t iov_begin;
+  size_t iov_end;
+  uint64_t bytes;
 };
 
 Status StoreCore::WriteGroup(const std::vector<Pending*>& accepted, std::vector<uint64_t>* locations,
                              uint64_t* checksum) {
-  thread_local std::vector<uint8_t> buf;
-  thread_local std::vector<uint64_t> rec_offsets;
-  buf.clear();
+  thread_local std::vector<struct iovec> iov;
+  iov.clear();
   std::vector<Placement> pieces;
   uint64_t ordinal = state_.segment;
   uint64_t off = state_.end_offset;
@@ -308,19 +329,27 @@ Status StoreCore::WriteGroup(const std::vector<Pending*>& accepted, std::vector<
   Status s;
   const log::Segment* seg = segments_.Get(ordinal);
   if (seg == nullptr) return Status::Corruption("segment " + std::to_string(ordinal) + " is missing");
-  pieces.push_back({ordinal, off, 0, 0});
-  for (const Pending* p : accepted) {
-    uint64_t len = format::BatchLength(p->events);
-    if (off + len > seg->size) {
+  pieces.push_back({ordinal, off, 0, 0, 0});
+  for (Pending* p : accepted) {
+    const uint64_t len = p->batch.length();
+    if (off + len > seg->size && off == format::kSegmentHeaderSize) {
+      // The segment holds no batch yet (only a new store's first one can be
+      // empty): make it large enough, rather than start a second segment at
+      // the same first position (the same file name).
+      if (!(s = segments_.Grow(ordinal, format::Align8(format::kSegmentHeaderSize + len))).ok()) {
+        return s;
+      }
+      seg = segments_.Get(ordinal);
+    } else if (off + len > seg->size) {
       // Start a new segment: the batch goes whole into one segment.
-      if (pieces.back().buf_begin == buf.size()) {
+      if (pieces.back().iov_begin == iov.size()) {
         pieces.pop_back();
         // Buffered bytes (of this or another process, in either mode) stay
         // unsynced only in the segment the log ends in: sync the one we leave.
         io::File* f;
         if (!(s = SegmentFile(ordinal, &f)).ok() || !(s = f->DataSync()).ok()) return s;
       } else {
-        pieces.back().buf_end = buf.size();
+        pieces.back().iov_end = iov.size();
       }
       ++ordinal;
       // A writer that died before using a segment it created may have left
@@ -335,24 +364,26 @@ Status StoreCore::WriteGroup(const std::vector<Pending*>& accepted, std::vector<
       ledger_.SetSegmentCount(segments_.count());
       seg = segments_.Get(ordinal);
       off = format::kSegmentHeaderSize;
-      pieces.push_back({ordinal, off, buf.size(), 0});
+      pieces.push_back({ordinal, off, iov.size(), 0, 0});
     }
-    size_t batch_start = buf.size();
-    rec_offsets.clear();
-    chain = format::AppendBatch(p->events, p->first_position, now, chain, &buf, &rec_offsets);
-    for (uint64_t r : rec_offsets) {
-      locations->push_back(format::PackLocation(ordinal, off + (r - batch_start)));
+    chain = p->batch.Seal(p->first_position, now, chain);
+    for (size_t i = 0; i < p->batch.size(); ++i) {
+      locations->push_back(format::PackLocation(ordinal, off + p->batch.record_offset(i)));
     }
+    iov.push_back({const_cast<uint8_t*>(p->batch.data()), len});
+    pieces.back().bytes += len;
     off += len;
   }
-  pieces.back().buf_end = buf.size();
+  pieces.back().iov_end = iov.size();
 
-  // Write, then sync: one pwrite and one fdatasync per segment touched.
+  // Write, then sync: one pwritev and one fdatasync per segment touched.
   for (size_t i = 0; i < pieces.size(); ++i) {
     const Placement& pc = pieces[i];
     io::File* f;
     if (!(s = SegmentFile(pc.ordinal, &f)).ok()) break;
-    if (!(s = f->PWrite(buf.data() + pc.buf_begin, pc.buf_end - pc.buf_begin, pc.file_offset)).ok())
+    if (!(s = f->PWriteV(iov.data() + pc.iov_begin, static_cast<int>(pc.iov_end - pc.iov_begin),
+                         pc.file_offset))
+             .ok())
       break;
     bool last = i + 1 == pieces.size();
     if (options_.durability == Durability::kSync || !last) {
@@ -382,7 +413,7 @@ Status StoreCore::WriteGroup(const std::vector<Pending*>& accepted, std::vector<
     bool zeroed = true;
     for (const Placement& pc : pieces) {
       io::File* f;
-      std::vector<uint8_t> zeros(pc.buf_end - pc.buf_begin, 0);
+      std::vector<uint8_t> zeros(pc.bytes, 0);
       zeroed = zeroed && SegmentFile(pc.ordinal, &f).ok() &&
                f->PWrite(zeros.data(), zeros.size(), pc.file_offset).ok() && f->DataSync().ok();
     }
@@ -435,8 +466,8 @@ void StoreCore::CommitGroup(std::vector<Pending*>& group) {
       }
     }
     g->first_position = next;
-    next += g->events.size();
-    for (const auto& e : g->events) new_keys += 2 + e.tag_hashes.size();
+    next += g->batch.size();
+    new_keys += 2 * g->batch.size() + g->batch.tag_count();
     accepted.push_back(g);
   }
   if (accepted.empty()) return;
@@ -444,10 +475,18 @@ void StoreCore::CommitGroup(std::vector<Pending*>& group) {
     for (Pending* g : accepted) g->status = st;
   };
 
-  // Room in the indexes first: after the bytes are durable nothing may fail.
+  // Room in the indexes first, so that a full disk shows before the bytes
+  // are durable. Every key entry might be a new key; for a large group that
+  // bound is far above the truth (a million events with two tags each would
+  // size the table for four million keys), so beyond kReserveKeys the table
+  // grows as keys come. A failure then only leaves the index behind the
+  // head: readers scan the rest and the next writer catches up.
+  constexpr uint64_t kReserveKeys = uint64_t{1} << 16;
   bool grown = false;
   if (!(s = positions_->Reserve(next - 1)).ok()) return fail_accepted(s);
-  if (!(s = keys_->Reserve(new_keys, &grown)).ok()) return fail_accepted(s);
+  if (!(s = keys_->Reserve(std::min(new_keys, kReserveKeys), &grown)).ok()) {
+    return fail_accepted(s);
+  }
   if (grown) ledger_.SetKeysGeneration(keys_->generation());
 
   std::vector<uint64_t> locations;
@@ -463,15 +502,15 @@ void StoreCore::CommitGroup(std::vector<Pending*>& group) {
     entries.clear();
     entries.reserve(new_keys);
     for (Pending* g : accepted) {
-      for (size_t i = 0; i < g->events.size(); ++i) {
-        const format::EncodedEvent& e = g->events[i];
+      const format::EncodedBatch& b = g->batch;
+      for (size_t i = 0; i < b.size(); ++i) {
         uint64_t pos = g->first_position + i;
-        entries.push_back({e.type_hash, format::KeyKind::kType, pos});
-        for (uint64_t h : e.tag_hashes) entries.push_back({h, format::KeyKind::kTag, pos});
-        if (e.id) {
+        entries.push_back({b.type_hash(i), format::KeyKind::kType, pos});
+        for (uint64_t h : b.tag_hashes(i)) entries.push_back({h, format::KeyKind::kTag, pos});
+        if (b.has_id(i)) {
           entries.push_back({format::KeyHash(format::KeyKind::kId,
                                              std::string_view(reinterpret_cast<const char*>(
-                                                                  e.id->bytes.data()),
+                                                                  b.id(i).bytes.data()),
                                                               16)),
                              format::KeyKind::kId, pos});
         }
@@ -487,7 +526,7 @@ void StoreCore::CommitGroup(std::vector<Pending*>& group) {
   ledger_.WriteCommit(&state_);
   if (options_.durability == Durability::kSync) ledger_.WriteCheckpoint(state_);
   ledger_.Publish(state_.head);
-  for (Pending* g : accepted) g->last_position = g->first_position + g->events.size() - 1;
+  for (Pending* g : accepted) g->last_position = g->first_position + g->batch.size() - 1;
 
   // Now and then: a checkpoint on stable storage bounds recovery after a
   // machine restart (and, in buffered mode, what a power loss can take).

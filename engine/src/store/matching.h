@@ -4,7 +4,7 @@
 #ifndef OPOSSUM_STORE_MATCHING_H_
 #define OPOSSUM_STORE_MATCHING_H_
 
-#include "format/event_codec.h"
+#include "format/encoded_batch.h"
 #include "opossum/event.h"
 #include "opossum/query.h"
 #include "opossum/status.h"
@@ -21,8 +21,9 @@ bool TableMatches(const void* table, const Query& q);
 inline bool Matches(const EventView& ev, const Query& q) {
   return q.items.empty() || TableMatches(ev.table(), q);
 }
-inline bool EncodedMatches(const format::EncodedEvent& e, const Query& q) {
-  return q.items.empty() || TableMatches(format::TableFromBytes(e.bytes.data()), q);
+// Event i of a batch not yet committed.
+inline bool EncodedMatches(const format::EncodedBatch& b, size_t i, const Query& q) {
+  return q.items.empty() || TableMatches(b.table(i), q);
 }
 
 }  // namespace opossum::internal

@@ -130,7 +130,14 @@ Status StoreCore::EventAt(uint64_t position, EventView* out) {
   const format::RecordHeader* rh;
   std::string why;
   uint64_t off = format::LocationOffset(loc);
-  if (!format::CheckRecord(seg->data(), seg->mapped(), off, position, &rh, &why)) {
+  bool ok = format::CheckRecord(seg->data(), seg->mapped(), off, position, &rh, &why);
+  if (!ok && segments_.Reload(ordinal)) {
+    // Another process grew the segment (a new store's first batch larger
+    // than a segment) since this one mapped it.
+    seg = segments_.GetIfKnown(ordinal);
+    ok = format::CheckRecord(seg->data(), seg->mapped(), off, position, &rh, &why);
+  }
+  if (!ok) {
     // Either file may be damaged. The index entry is wrong when it points
     // out of the segment, or at a whole record of another position.
     bool index_wrong = off % 8 != 0 || off > seg->mapped() ||
@@ -270,9 +277,9 @@ uint64_t StoreCore::CheckCondition(const AppendCondition& c, const std::vector<P
   // Batches accepted earlier in this group, newest first.
   for (auto it = accepted.rbegin(); it != accepted.rend(); ++it) {
     const Pending* a = *it;
-    for (size_t i = a->events.size(); i-- > 0;) {
+    for (size_t i = a->batch.size(); i-- > 0;) {
       uint64_t pos = a->first_position + i;
-      if (pos > after && EncodedMatches(a->events[i], c.fail_if_events_match)) return pos;
+      if (pos > after && EncodedMatches(a->batch, i, c.fail_if_events_match)) return pos;
     }
   }
   // The store: the newest match above `after`.

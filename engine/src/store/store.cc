@@ -6,6 +6,7 @@
 #include <map>
 #include <mutex>
 
+#include "format/encoded_batch.h"
 #include "store/store_core.h"
 
 namespace opossum {
@@ -88,6 +89,33 @@ Store::~Store() = default;
 Status Store::Append(std::span<const Event> events, const std::optional<AppendCondition>& condition,
                      uint64_t* last_position) {
   return core_->Append(events, condition, last_position);
+}
+
+Batch::Batch(uint32_t max_event_size)
+    : impl_(std::make_unique<format::EncodedBatch>(max_event_size)) {}
+Batch::Batch() : Batch(Options{}.max_event_size) {}
+Batch::Batch(Batch&& other) noexcept = default;
+Batch& Batch::operator=(Batch&& other) noexcept = default;
+Batch::~Batch() = default;
+
+Status Batch::Add(const Event& event) { return impl_->Add(event); }
+void Batch::Extend(Batch&& other) { impl_->Extend(std::move(*other.impl_)); }
+void Batch::Reserve(uint64_t bytes) { impl_->Reserve(bytes); }
+size_t Batch::size() const { return impl_->size(); }
+uint64_t Batch::bytes() const { return impl_->length(); }
+
+Batch Store::NewBatch() const { return Batch(core_->options().max_event_size); }
+
+Status Store::Append(Batch&& batch, const std::optional<AppendCondition>& condition,
+                     uint64_t* last_position) {
+  if (batch.impl_->max_event_size() > core_->options().max_event_size) {
+    return Status::InvalidArgument(
+        "the batch was checked against a max_event_size of " +
+        std::to_string(batch.impl_->max_event_size()) + " bytes, larger than the store's " +
+        std::to_string(core_->options().max_event_size) + " (build it with Store::NewBatch)");
+  }
+  format::EncodedBatch encoded = std::move(*batch.impl_);
+  return core_->Append(std::move(encoded), condition, last_position);
 }
 
 Reader Store::NewReader() const { return Reader(core_, core_->Head()); }

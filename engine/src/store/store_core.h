@@ -28,7 +28,7 @@
 #include <span>
 #include <vector>
 
-#include "format/event_codec.h"
+#include "format/encoded_batch.h"
 #include "index/key_index.h"
 #include "index/position_index.h"
 #include "io/file.h"
@@ -48,6 +48,8 @@ class StoreCore {
                      std::unique_ptr<StoreCore>* out);
   ~StoreCore();
 
+  Status Append(format::EncodedBatch&& batch, const std::optional<AppendCondition>& condition,
+                uint64_t* last_position);
   Status Append(std::span<const Event> events, const std::optional<AppendCondition>& condition,
                 uint64_t* last_position);
   uint64_t Head() const { return ledger_.published_head(); }
@@ -67,7 +69,7 @@ class StoreCore {
  private:
   // One Append call waiting in the group commit queue.
   struct Pending {
-    Vec<format::EncodedEvent> events;
+    format::EncodedBatch batch;
     const AppendCondition* condition = nullptr;
     bool all_ids = false;
     uint64_t bytes = 0;
