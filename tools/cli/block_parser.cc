@@ -102,6 +102,7 @@ void BlockParser::Run(std::string_view block, uint64_t first_line_no, bool encod
     p.lines.clear();
     p.positions.clear();
     p.error_line = 0;
+    Event reused;
     uint64_t line_no = p.first_line;
     size_t at = 0;
     while (at < p.text.size()) {
@@ -112,7 +113,10 @@ void BlockParser::Run(std::string_view block, uint64_t first_line_no, bool encod
       at = stop + 1;
       if (!l.empty() && l.back() == '\r') l.remove_suffix(1);
       if (!Blank(l)) {
-        Event e;
+        // Encoding copies the event: one object serves every line. Otherwise
+        // each event is moved out.
+        Event fresh;
+        Event& e = encode ? reused : fresh;
         uint64_t position = 0;
         // Every line is followed by readable bytes: its '\n' and the rest of
         // the block, then the reader's padding.

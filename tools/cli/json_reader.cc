@@ -11,6 +11,17 @@ namespace dom = simdjson::dom;
 
 namespace {
 
+// Empties an event but keeps its buffers, for the next line.
+void ResetEvent(Event* e) {
+  e->type.clear();
+  e->tags.clear();
+  e->data.clear();
+  e->data_is_json = false;
+  e->id.reset();
+  e->metadata.clear();
+  e->timestamp_ns.reset();
+}
+
 std::string Quoted(std::string_view s) {
   std::string q;
   AppendJsonString(&q, s);
@@ -24,8 +35,8 @@ bool StringArray(dom::element el, std::string_view field, std::vector<std::strin
     *why = "field \"" + std::string(field) + "\" must be an array of strings";
     return false;
   }
-  out->clear();
-  out->reserve(arr.size());
+  // Reuses the strings already there (an event object is reused per line).
+  out->resize(arr.size());
   size_t i = 0;
   for (dom::element item : arr) {
     std::string_view s;
@@ -34,7 +45,7 @@ bool StringArray(dom::element el, std::string_view field, std::vector<std::strin
              " is not a string";
       return false;
     }
-    out->emplace_back(s);
+    (*out)[i].assign(s);
     ++i;
   }
   return true;
@@ -109,7 +120,8 @@ bool ParseDocument(dom::parser& parser, std::string_view json, bool padded, dom:
 
 struct EventParser::Impl {
   dom::parser dom;
-  std::vector<std::string_view> member_values;
+  std::string compact;  // the line compacted, for the data's text
+  std::vector<std::pair<size_t, size_t>> member_spans;
   simdjson::ondemand::parser parser;
   std::string padded;  // a copy of a line that has no padding after it
   std::string text;    // scratch
@@ -195,7 +207,7 @@ bool EventParser::ParseKeepingNumbers(std::string_view line, bool padded, Event*
     *why = e == simdjson::INCORRECT_TYPE ? "an event must be a JSON object" : Malformed(e);
     return false;
   }
-  *out = Event{};
+  ResetEvent(out);
   bool have_type = false, have_data = false, have_b64 = false;
   uint32_t seen = 0;
   for (auto field_result : obj) {
@@ -344,15 +356,14 @@ bool EventParser::Parse(std::string_view line, bool padded, Event* out, uint64_t
     return false;
   }
   dom::element doc = parsed.value_unsafe();
-  std::vector<std::string_view>& member_values = impl_->member_values;
-  member_values.clear();
+  impl_->member_spans.clear();
   size_t field_index = 0;
   dom::object obj;
   if (doc.get_object().get(obj) != simdjson::SUCCESS) {
     *why = "an event must be a JSON object";
     return false;
   }
-  *out = Event{};
+  ResetEvent(out);
   bool have_type = false, have_data = false, have_b64 = false;
   uint32_t seen = 0;
   for (auto [key, value] : obj) {
@@ -373,13 +384,21 @@ bool EventParser::Parse(std::string_view line, bool padded, Event* out, uint64_t
     } else if (key == "data") {
       bit = 4;
       // The data's own text, compacted: numbers stay exactly as written.
-      if (member_values.empty()) ObjectMemberValues(line, &member_values);
-      std::string problem;
-      if (index >= member_values.size() ||
-          !CompactJson(member_values[index], kMaxJsonDepth - 1, &out->data, &problem)) {
-        *why = "field \"data\": " + problem;
+      std::string& compact = impl_->compact;
+      auto& spans = impl_->member_spans;
+      if (spans.empty()) {
+        compact.clear();
+        std::string problem;
+        if (!CompactJson(line, kMaxJsonDepth, &compact, &problem, &spans)) {
+          *why = "malformed JSON: " + problem;
+          return false;
+        }
+      }
+      if (index >= spans.size()) {
+        *why = "malformed JSON: the members of the event could not be told apart";
         return false;
       }
+      out->data.assign(compact, spans[index].first, spans[index].second - spans[index].first);
       out->data_is_json = true;
       have_data = true;
     } else if (key == "data_base64") {

@@ -1,5 +1,7 @@
 #include "json_text.h"
 
+#include <cstdint>
+#include <cstring>
 #include <vector>
 
 namespace opossum::cli {
@@ -14,8 +16,9 @@ bool IsHex(char c) {
 
 class Compactor {
  public:
-  Compactor(std::string_view t, size_t max_depth, std::string* out)
-      : t_(t), max_depth_(max_depth), out_(out) {}
+  Compactor(std::string_view t, size_t max_depth, std::string* out,
+            std::vector<std::pair<size_t, size_t>>* spans)
+      : t_(t), max_depth_(max_depth), out_(out), spans_(spans) {}
 
   bool Run(std::string* why) {
     Space();
@@ -48,6 +51,18 @@ class Compactor {
   bool String() {
     const size_t start = i_++;  // the opening quote
     while (true) {
+      // Eight plain bytes at a time (no '"', '\\' or control character).
+      while (i_ + 8 <= t_.size()) {
+        uint64_t w;
+        std::memcpy(&w, t_.data() + i_, 8);
+        constexpr uint64_t kOnes = 0x0101010101010101ULL, kHigh = 0x8080808080808080ULL;
+        const uint64_t quote = w ^ (kOnes * '"');
+        const uint64_t slash = w ^ (kOnes * '\\');
+        const uint64_t special = ((quote - kOnes) & ~quote) | ((slash - kOnes) & ~slash) |
+                                 ((w - kOnes * 0x20) & ~w);
+        if ((special & kHigh) != 0) break;
+        i_ += 8;
+      }
       if (i_ >= t_.size()) return Fail("unterminated string");
       const auto c = static_cast<unsigned char>(t_[i_]);
       if (c == '"') break;
@@ -103,10 +118,14 @@ class Compactor {
   // max_depth_, and the stack lives on the heap).
   bool Value() {
     std::vector<char> stack;  // '{' or '['
+    // A member value of the outermost object: record where it lands.
+    auto top_member = [&] { return spans_ != nullptr && stack.size() == 1 && stack[0] == '{'; };
+    size_t member_start = 0;
     while (true) {
       // A value.
       if (i_ >= t_.size()) return Fail("a value is missing");
       const char c = t_[i_];
+      if (top_member()) member_start = out_->size();
       bool opened = false;
       if (c == '{' || c == '[') {
         if (stack.size() >= max_depth_) return Fail("nested too deeply");
@@ -119,6 +138,7 @@ class Compactor {
           out_->push_back(close);
           ++i_;
           stack.pop_back();
+          if (top_member()) spans_->emplace_back(member_start, out_->size());
         } else {
           opened = true;
         }
@@ -134,6 +154,9 @@ class Compactor {
         if (!Literal("null")) return false;
       } else {
         return Fail("unexpected character");
+      }
+      if (!opened && c != '{' && c != '[' && top_member()) {
+        spans_->emplace_back(member_start, out_->size());
       }
       if (opened && stack.back() == '{') {
         if (!Key()) return false;
@@ -151,6 +174,7 @@ class Compactor {
           out_->push_back(close);
           ++i_;
           stack.pop_back();
+          if (top_member()) spans_->emplace_back(member_start, out_->size());
           continue;
         }
         if (d != ',') return Fail("expected ',' or the end of an object or array");
@@ -177,70 +201,18 @@ class Compactor {
   std::string_view t_;
   size_t max_depth_;
   std::string* out_;
+  std::vector<std::pair<size_t, size_t>>* spans_;
   size_t i_ = 0;
   std::string why_;
 };
 
 }  // namespace
 
-namespace {
-// Past the string whose opening quote is at t[i].
-size_t SkipString(std::string_view t, size_t i) {
-  for (++i; i < t.size(); ++i) {
-    if (t[i] == '\\') {
-      ++i;
-    } else if (t[i] == '"') {
-      return i + 1;
-    }
-  }
-  return t.size();
-}
-size_t SkipSpace(std::string_view t, size_t i) {
-  while (i < t.size() && IsSpace(t[i])) ++i;
-  return i;
-}
-// Past the (valid) value starting at t[i].
-size_t SkipValue(std::string_view t, size_t i) {
-  if (i >= t.size()) return i;
-  if (t[i] == '"') return SkipString(t, i);
-  if (t[i] == '{' || t[i] == '[') {
-    int depth = 0;
-    for (; i < t.size(); ++i) {
-      const char c = t[i];
-      if (c == '"') {
-        i = SkipString(t, i) - 1;
-      } else if (c == '{' || c == '[') {
-        ++depth;
-      } else if ((c == '}' || c == ']') && --depth == 0) {
-        return i + 1;
-      }
-    }
-    return t.size();
-  }
-  while (i < t.size() && !IsSpace(t[i]) && t[i] != ',' && t[i] != '}' && t[i] != ']') ++i;
-  return i;
-}
-}  // namespace
-
-void ObjectMemberValues(std::string_view t, std::vector<std::string_view>* values) {
-  values->clear();
-  size_t i = SkipSpace(t, 0);
-  if (i >= t.size() || t[i] != '{') return;
-  i = SkipSpace(t, i + 1);
-  while (i < t.size() && t[i] == '"') {
-    i = SkipSpace(t, SkipString(t, i));
-    if (i >= t.size() || t[i] != ':') return;
-    const size_t begin = SkipSpace(t, i + 1);
-    const size_t end = SkipValue(t, begin);
-    values->push_back(t.substr(begin, end - begin));
-    i = SkipSpace(t, end);
-    if (i < t.size() && t[i] == ',') i = SkipSpace(t, i + 1);
-  }
-}
-
-bool CompactJson(std::string_view text, size_t max_depth, std::string* out, std::string* why) {
+bool CompactJson(std::string_view text, size_t max_depth, std::string* out, std::string* why,
+                 std::vector<std::pair<size_t, size_t>>* member_spans) {
   const size_t before = out->size();
-  Compactor c(text, max_depth, out);
+  if (member_spans != nullptr) member_spans->clear();
+  Compactor c(text, max_depth, out, member_spans);
   if (c.Run(why)) return true;
   out->resize(before);
   return false;

@@ -9,6 +9,7 @@
 #include <cstddef>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace opossum::cli {
@@ -18,11 +19,10 @@ namespace opossum::cli {
 // not exactly one valid JSON value or nests deeper than `max_depth`.
 // Strings are checked for escapes and control characters; their UTF-8 is
 // the caller's to check.
-bool CompactJson(std::string_view text, size_t max_depth, std::string* out, std::string* why);
-
-// The text of each member value of the JSON object `text` (which must be
-// valid JSON: a parser has accepted it), in order.
-void ObjectMemberValues(std::string_view text, std::vector<std::string_view>* values);
+// With `member_spans`, when the value is an object, the [begin, end) of each
+// of its member values in *out (offsets into it), in order.
+bool CompactJson(std::string_view text, size_t max_depth, std::string* out, std::string* why,
+                 std::vector<std::pair<size_t, size_t>>* member_spans = nullptr);
 
 }  // namespace opossum::cli
 
