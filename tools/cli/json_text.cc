@@ -31,6 +31,7 @@ class Compactor {
       *why = "unexpected text after the value at byte " + std::to_string(i_);
       return false;
     }
+    Flush();
     return true;
   }
 
@@ -39,17 +40,27 @@ class Compactor {
     why_ = what;
     return false;
   }
+  // Output is the input minus whitespace: bytes are copied in runs, when
+  // whitespace ends one (and at the end), not token by token.
+  size_t OutPos() const { return out_->size() + (i_ - emit_from_); }
+  void Flush() {
+    out_->append(t_.data() + emit_from_, i_ - emit_from_);
+    emit_from_ = i_;
+  }
   void Space() {
-    while (i_ < t_.size() && IsSpace(t_[i_])) ++i_;
+    if (i_ < t_.size() && IsSpace(t_[i_])) {
+      Flush();
+      while (i_ < t_.size() && IsSpace(t_[i_])) ++i_;
+      emit_from_ = i_;
+    }
   }
   bool Literal(std::string_view word) {
     if (t_.substr(i_, word.size()) != word) return Fail("invalid literal");
-    out_->append(word);
     i_ += word.size();
     return true;
   }
   bool String() {
-    const size_t start = i_++;  // the opening quote
+    ++i_;  // the opening quote
     while (true) {
       // Eight plain bytes at a time (no '"', '\\' or control character).
       while (i_ + 8 <= t_.size()) {
@@ -88,11 +99,9 @@ class Compactor {
       ++i_;
     }
     ++i_;
-    out_->append(t_.substr(start, i_ - start));
     return true;
   }
   bool Number() {
-    const size_t start = i_;
     if (t_[i_] == '-') ++i_;
     if (i_ >= t_.size() || !IsDigit(t_[i_])) return Fail("invalid number");
     if (t_[i_] == '0') {
@@ -111,7 +120,6 @@ class Compactor {
       if (i_ >= t_.size() || !IsDigit(t_[i_])) return Fail("invalid number");
       while (i_ < t_.size() && IsDigit(t_[i_])) ++i_;
     }
-    out_->append(t_.substr(start, i_ - start));
     return true;
   }
   // Iterative over containers (no recursion: the depth is bounded by
@@ -125,20 +133,18 @@ class Compactor {
       // A value.
       if (i_ >= t_.size()) return Fail("a value is missing");
       const char c = t_[i_];
-      if (top_member()) member_start = out_->size();
+      if (top_member()) member_start = OutPos();
       bool opened = false;
       if (c == '{' || c == '[') {
         if (stack.size() >= max_depth_) return Fail("nested too deeply");
         stack.push_back(c);
-        out_->push_back(c);
         ++i_;
         Space();
         const char close = c == '{' ? '}' : ']';
         if (i_ < t_.size() && t_[i_] == close) {
-          out_->push_back(close);
           ++i_;
           stack.pop_back();
-          if (top_member()) spans_->emplace_back(member_start, out_->size());
+          if (top_member()) spans_->emplace_back(member_start, OutPos());
         } else {
           opened = true;
         }
@@ -156,7 +162,7 @@ class Compactor {
         return Fail("unexpected character");
       }
       if (!opened && c != '{' && c != '[' && top_member()) {
-        spans_->emplace_back(member_start, out_->size());
+        spans_->emplace_back(member_start, OutPos());
       }
       if (opened && stack.back() == '{') {
         if (!Key()) return false;
@@ -171,14 +177,12 @@ class Compactor {
         const char d = t_[i_];
         const char close = stack.back() == '{' ? '}' : ']';
         if (d == close) {
-          out_->push_back(close);
           ++i_;
           stack.pop_back();
-          if (top_member()) spans_->emplace_back(member_start, out_->size());
+          if (top_member()) spans_->emplace_back(member_start, OutPos());
           continue;
         }
         if (d != ',') return Fail("expected ',' or the end of an object or array");
-        out_->push_back(',');
         ++i_;
         Space();
         if (stack.back() == '{' && !Key()) return false;
@@ -192,7 +196,6 @@ class Compactor {
     if (!String()) return false;
     Space();
     if (i_ >= t_.size() || t_[i_] != ':') return Fail("expected ':' after a key");
-    out_->push_back(':');
     ++i_;
     Space();
     return true;
@@ -203,6 +206,7 @@ class Compactor {
   std::string* out_;
   std::vector<std::pair<size_t, size_t>>* spans_;
   size_t i_ = 0;
+  size_t emit_from_ = 0;  // input bytes before this are in out_ (or were whitespace)
   std::string why_;
 };
 
