@@ -207,50 +207,59 @@ void RunImport(const StoreRef& ref, const ImportArgs& args) {
   st.durability = args.durability;
   Progress progress("import");
   const uint64_t per_batch = args.batch_size == 0 ? UINT64_MAX : args.batch_size;
-  if (args.format == "jsonl") {
-    int fd = STDIN_FILENO;
-    if (!from_stdin && (fd = ::open(args.in.c_str(), O_RDONLY | O_CLOEXEC)) < 0) {
-      ThrowErrno("opening", args.in);
-    }
-    struct Closer {
-      int fd;
-      bool own;
-      ~Closer() {
-        if (own) ::close(fd);
+  try {
+    if (args.format == "jsonl") {
+      int fd = STDIN_FILENO;
+      if (!from_stdin && (fd = ::open(args.in.c_str(), O_RDONLY | O_CLOEXEC)) < 0) {
+        ThrowErrno("opening", args.in);
       }
-    } closer{fd, !from_stdin};
-    LineReader lines(fd, source);
-    BlockParser parser(true, source);
-    std::string_view block;
-    uint64_t first_line = 0, previous = 0;
-    while (lines.NextBlock(&block, &first_line)) {
-      parser.Parse(block, first_line, [&](Event&& e, uint64_t line_no, uint64_t position) {
-        if (position != 0) {
-          if (position <= previous) {
-            throw CliError::Invalid(source + " line " + std::to_string(line_no) + ": position " +
-                                        std::to_string(position) + " does not follow " +
-                                        std::to_string(previous) +
-                                        " (events must be in position order)",
-                                    line_no);
-          }
-          previous = position;
+      struct Closer {
+        int fd;
+        bool own;
+        ~Closer() {
+          if (own) ::close(fd);
         }
-        st.batch.Add(e, line_no);
-        if (st.batch.size() >= per_batch) st.Flush();
-        progress.Update(st.imported + st.batch.size());
-      });
-    }
-    st.Flush();
-  } else {
-    ReadDotnetFolder(
-        args.in,
-        [&](Event&& e, uint64_t, const std::string& file) {
-          st.batch.Add(e, file);
+      } closer{fd, !from_stdin};
+      LineReader lines(fd, source);
+      BlockParser parser(true, source);
+      std::string_view block;
+      uint64_t first_line = 0, previous = 0;
+      while (lines.NextBlock(&block, &first_line)) {
+        parser.Parse(block, first_line, [&](Event&& e, uint64_t line_no, uint64_t position) {
+          if (position != 0) {
+            if (position <= previous) {
+              throw CliError::Invalid(source + " line " + std::to_string(line_no) + ": position " +
+                                          std::to_string(position) + " does not follow " +
+                                          std::to_string(previous) +
+                                          " (events must be in position order)",
+                                      line_no);
+            }
+            previous = position;
+          }
+          st.batch.Add(e, line_no);
           if (st.batch.size() >= per_batch) st.Flush();
           progress.Update(st.imported + st.batch.size());
-        },
-        nullptr);
-    st.Flush();
+        });
+      }
+      st.Flush();
+    } else {
+      ReadDotnetFolder(
+          args.in,
+          [&](Event&& e, uint64_t, const std::string& file) {
+            st.batch.Add(e, file);
+            if (st.batch.size() >= per_batch) st.Flush();
+            progress.Update(st.imported + st.batch.size());
+          },
+          nullptr);
+      st.Flush();
+    }
+  } catch (CliError& e) {
+    // With --batch-size, earlier batches are in: say how far the import got.
+    if (st.imported != 0) {
+      e.message += " (" + std::to_string(st.imported) + " events were imported before this, at positions " +
+                   std::to_string(st.first) + ".." + std::to_string(st.last) + ")";
+    }
+    throw;
   }
   progress.Finish(st.imported);
   std::string out = "{\"imported\": " + std::to_string(st.imported) +
