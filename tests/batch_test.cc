@@ -295,3 +295,32 @@ TEST(BatchTest, ExtendJoinsPartsInOrderAsOneBatch) {
 
 }  // namespace
 }  // namespace opossum
+
+namespace opossum {
+namespace {
+
+// A large store built with one Batch; Verify reports its progress in order,
+// up to the head.
+TEST(BatchTest, VerifyReportsProgressOnALargeStore) {
+  TempDir dir;
+  auto store = Open(dir);
+  const uint64_t n = 200000;
+  Batch batch = store->NewBatch();
+  for (uint64_t i = 1; i <= n; ++i) ASSERT_TRUE(batch.Add(Ev(i, 8)).ok());
+  ASSERT_TRUE(store->Append(std::move(batch)).ok());
+  std::vector<std::pair<uint64_t, uint64_t>> calls;
+  Status s = store->Verify([&](uint64_t done, uint64_t total) { calls.emplace_back(done, total); });
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  ASSERT_EQ(calls.size(), n / 65536);  // every 65,536 events
+  for (size_t i = 0; i < calls.size(); ++i) {
+    EXPECT_EQ(calls[i].second, n);
+    EXPECT_LE(calls[i].first, n);
+    if (i > 0) {
+      EXPECT_GE(calls[i].first, calls[i - 1].first);
+    }
+  }
+  EXPECT_TRUE(store->Verify().ok());  // and without a callback
+}
+
+}  // namespace
+}  // namespace opossum

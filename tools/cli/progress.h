@@ -21,6 +21,11 @@ class Progress {
   void Update(uint64_t done) {
     if (enabled_ && (++calls_ & 1023) == 0) Show(done, false);
   }
+  // For a caller that reports now and then: shows `done` (at most five
+  // times a second).
+  void Set(uint64_t done) {
+    if (enabled_) Show(done, false);
+  }
   // Shows the final count (when enabled).
   void Finish(uint64_t done) {
     if (enabled_) Show(done, true);

@@ -8,6 +8,7 @@
 #include "json_reader.h"
 #include "json_writer.h"
 #include "output.h"
+#include "progress.h"
 
 namespace opossum::cli {
 
@@ -79,7 +80,9 @@ void RunHead(const StoreRef& ref) {
 void RunVerify(const StoreRef& ref) {
   auto store = OpenForRead(ref);
   const uint64_t head = store->Head();
-  Status s = store->Verify();
+  Progress progress("verify");
+  Status s = store->Verify([&](uint64_t done, uint64_t) { progress.Set(done); });
+  if (s.ok()) progress.Finish(head);
   std::string line = "{\"ok\": ";
   line += s.ok() ? "true" : "false";
   line += ", \"events\": " + std::to_string(head);

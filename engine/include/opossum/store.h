@@ -176,7 +176,9 @@ class Store {
 
   // Checks every record checksum, the positions and every index entry
   // against the segments. kCorruption names the first damaged file/offset.
-  Status Verify() const;
+  // `progress`, when given, is called now and then from this thread with
+  // the events checked so far and the head (the total), for long checks.
+  Status Verify(const std::function<void(uint64_t done, uint64_t total)>& progress = nullptr) const;
 
   Status GetStats(StoreStats* out) const;
 

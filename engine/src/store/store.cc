@@ -121,7 +121,9 @@ Status Store::Append(Batch&& batch, const std::optional<AppendCondition>& condit
 Reader Store::NewReader() const { return Reader(core_, core_->Head()); }
 uint64_t Store::Head() const { return core_->Head(); }
 Status Store::Sync() { return core_->Sync(); }
-Status Store::Verify() const { return core_->Verify(); }
+Status Store::Verify(const std::function<void(uint64_t, uint64_t)>& progress) const {
+  return core_->Verify(progress);
+}
 Status Store::GetStats(StoreStats* out) const { return core_->GetStats(out); }
 const std::filesystem::path& Store::path() const { return core_->path(); }
 

@@ -57,7 +57,7 @@ class StoreCore {
   Status ForEach(uint64_t head, const Query& query, const ReadOptions& options,
                  const std::function<bool(const EventView&)>& fn);
   Status Sync();
-  Status Verify();
+  Status Verify(const std::function<void(uint64_t, uint64_t)>& progress);
   Status GetStats(StoreStats* out);
   const std::filesystem::path& path() const { return path_; }
   const Options& options() const { return options_; }

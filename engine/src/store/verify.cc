@@ -10,7 +10,7 @@
 
 namespace opossum::internal {
 
-Status StoreCore::Verify() {
+Status StoreCore::Verify(const std::function<void(uint64_t, uint64_t)>& progress) {
   const uint64_t head = Head();
   Status s = RefreshReaderView();
   if (!s.ok() || !(s = segments_.Refresh()).ok()) return s;
@@ -28,6 +28,7 @@ Status StoreCore::Verify() {
     for (uint32_t i = 0; i < info.count; ++i) {
       uint64_t p = info.first_position + i;
       if (p > head) break;
+      if (progress && (p & 0xFFFF) == 0) progress(p, head);
       uint64_t want = format::PackLocation(walk.batch_segment(), walk.offsets()[i]);
       if (!positions_->Covers(p) || positions_->Get(p) != want) {
         return Status::Corruption(positions_->path().string() + " offset " +
