@@ -40,7 +40,7 @@ void RunAppend(const StoreRef& ref, const AppendArgs& args) {
   if (batch.empty()) {
     throw CliError::Invalid("no events on standard input (append reads one JSON event per line)");
   }
-  auto store = OpenForWrite(ref, args.durability);
+  auto store = OpenForWrite(ref, args.write);
   const size_t count = batch.size();
   const uint64_t last = batch.Append(store.get(), condition);
   std::string out = "{\"last_position\": " + std::to_string(last) +

@@ -24,12 +24,17 @@ struct StoreRef {
 // Opens an existing store for reading (a missing one is an error, and
 // nothing is created).
 std::unique_ptr<Store> OpenForRead(const StoreRef& ref);
+// How a writing command opens its store.
+struct WriteOptions {
+  Durability durability = Durability::kSync;
+  bool write_protect_segments = false;  // Options::write_protect_segments
+};
 // Opens (creating when missing) a store for appending.
-std::unique_ptr<Store> OpenForWrite(const StoreRef& ref, Durability durability);
+std::unique_ptr<Store> OpenForWrite(const StoreRef& ref, const WriteOptions& options);
 
 struct AppendArgs {
   std::string condition;  // JSON; empty: none
-  Durability durability = Durability::kSync;
+  WriteOptions write;
 };
 void RunAppend(const StoreRef& ref, const AppendArgs& args);
 
@@ -57,7 +62,7 @@ struct ImportArgs {
   std::filesystem::path in;  // "-" for standard input (jsonl only)
   std::string format = "jsonl";
   uint64_t batch_size = 0;  // events per atomic batch; 0: the whole import is one batch
-  Durability durability = Durability::kSync;
+  WriteOptions write;
 };
 void RunImport(const StoreRef& ref, const ImportArgs& args);
 

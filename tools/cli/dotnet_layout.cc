@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstddef>
 #include <cstdio>
 #include <cstring>
 #include <exception>
@@ -46,6 +47,14 @@ constexpr std::string_view kTimestampMember = "timestamp";
 constexpr std::string_view kEventIdMember = "eventId";
 constexpr std::string_view kClrTypeKey = "clr_type";
 constexpr std::string_view kClrTypeMember = "$type";
+// This tool's markers in `metadata` (never strings, so never a store key's
+// value; the .NET library ignores members it does not know):
+//  - "dataOwnsType": true  the `$type` member of `event.event` is the data's
+//    own: the import keeps it in the data;
+//  - "clrTypeIndex": N     the `$type` taken out of `event.event` goes back as
+//    the store's metadata entry N (0-based), not after the others.
+constexpr std::string_view kDataOwnsTypeMember = "dataOwnsType";
+constexpr std::string_view kClrTypeIndexMember = "clrTypeIndex";
 // A metadata key that would read back as something else gets this in front.
 constexpr char kEscapeMark = '~';
 
@@ -165,14 +174,16 @@ std::string IndexFileName(std::string base, std::string_view original) {
 }
 
 // The member name a store metadata key is written under. The import reads
-// the members it maps in any case, so a key that equals one of them in any
-// case is escaped.
+// the members it maps (and this tool's markers) in any case, so a key that
+// equals one of them in any case is escaped: no member name is written twice.
 std::string MetadataMemberName(std::string_view key) {
   for (const MappedMetadata& m : kMappedMetadata) {
     if (key == m.key) return std::string(m.member);
   }
   bool escape = EqualsIgnoreAsciiCase(key, kTimestampMember) ||
                 EqualsIgnoreAsciiCase(key, kEventIdMember) ||
+                EqualsIgnoreAsciiCase(key, kDataOwnsTypeMember) ||
+                EqualsIgnoreAsciiCase(key, kClrTypeIndexMember) ||
                 (!key.empty() && key[0] == kEscapeMark);
   for (const MappedMetadata& m : kMappedMetadata) {
     escape = escape || EqualsIgnoreAsciiCase(key, m.member);
@@ -585,20 +596,22 @@ std::string DotnetEventJson(const EventView& ev) {
   if (clr_types > 1) clr_type = kNone;
 
   // JSON data goes in as JSON when it is JSON (the flag alone does not make
-  // it so); the CLR type goes in as `$type` when the data is an object that
-  // does not have one of its own.
+  // it so). An object with a `$type` of its own is marked "dataOwnsType", so
+  // that the import leaves that `$type` in the data; otherwise the CLR type
+  // goes into an object as `$type`.
   bool as_json = false;
+  bool own_type = false;
   bool inject_type = false;
   if (ev.data_is_json() && !data.empty()) {
     simdjson::dom::element root;
     if (!ThreadParser().parse(data.data(), data.size()).get(root)) {
       as_json = true;
       simdjson::dom::object obj;
-      if (clr_type != kNone && !root.get_object().get(obj)) {
-        inject_type = true;
+      if (!root.get_object().get(obj)) {
         for (const simdjson::dom::key_value_pair& kv : obj) {
-          if (kv.key == kClrTypeMember) inject_type = false;
+          if (kv.key == kClrTypeMember) own_type = true;
         }
+        inject_type = clr_type != kNone && !own_type;
       }
     }
   }
@@ -655,6 +668,19 @@ std::string DotnetEventJson(const EventView& ev) {
     AppendJsonString(&out, kEventIdMember);
     out.append(": ");
     AppendJsonString(&out, id->ToString());
+  }
+  if (own_type) {
+    out.append(",\n    ");
+    AppendJsonString(&out, kDataOwnsTypeMember);
+    out.append(": true");
+  }
+  // The import puts the CLR type after the other metadata entries; one that
+  // stood elsewhere says where.
+  if (inject_type && clr_type + 1 != metadata_count) {
+    out.append(",\n    ");
+    AppendJsonString(&out, kClrTypeIndexMember);
+    out.append(": ");
+    AppendUint(&out, clr_type);
   }
   out.append("\n  }\n}\n");
   return out;
@@ -726,6 +752,8 @@ bool ParseDotnetEvent(std::string_view json, Event* out, uint64_t* position, std
   }
 
   bool has_clr_type_member = false;
+  bool data_owns_type = false;                // the marker "dataOwnsType": true
+  std::optional<uint64_t> clr_type_index;     // the marker "clrTypeIndex": N
   m = FindMember(root_obj, "metadata");
   if (m && !m->value.is_null()) {
     simdjson::dom::object md;
@@ -733,6 +761,20 @@ bool ParseDotnetEvent(std::string_view json, Event* out, uint64_t* position, std
     for (const simdjson::dom::key_value_pair& kv : md) {
       const std::string_view name = kv.key;
       if (kv.value.is_null()) continue;  // the .NET library leaves these out; others may not
+      // This tool's markers: never strings (a string is a store key's value).
+      if (EqualsIgnoreAsciiCase(name, kDataOwnsTypeMember) && kv.value.is_bool()) {
+        data_owns_type = kv.value.get_bool().value_unsafe();
+        continue;
+      }
+      if (EqualsIgnoreAsciiCase(name, kClrTypeIndexMember) && !kv.value.is_string()) {
+        uint64_t index = 0;
+        if (kv.value.get_uint64().get(index)) {
+          return fail("\"metadata." + std::string(name) +
+                      "\" is neither a string nor a metadata entry's index");
+        }
+        clr_type_index = index;
+        continue;
+      }
       std::string_view value;
       if (kv.value.get_string().get(value)) {
         return fail("\"metadata." + std::string(name) + "\" is not a string");
@@ -778,9 +820,12 @@ bool ParseDotnetEvent(std::string_view json, Event* out, uint64_t* position, std
     if (data->index >= event_members.size()) return fail("internal: members out of step");
     const JsonSpan span = event_members[data->index].value;
 
+    // A `$type` in the data is the CLR type the .NET serializer wrote,
+    // unless this tool's export marked it as the data's own, or metadata
+    // names the CLR type itself.
     std::optional<size_t> type_index;
     simdjson::dom::object data_obj;
-    if (!has_clr_type_member && !data->value.get_object().get(data_obj)) {
+    if (!has_clr_type_member && !data_owns_type && !data->value.get_object().get(data_obj)) {
       size_t i = 0;
       for (const simdjson::dom::key_value_pair& kv : data_obj) {
         if (kv.key == kClrTypeMember) {
@@ -788,7 +833,13 @@ bool ParseDotnetEvent(std::string_view json, Event* out, uint64_t* position, std
             return fail("\"event.event.$type\" is not a string");
           }
           type_index = i;
-          e.metadata.emplace_back(std::string(kClrTypeKey), std::string(text));
+          const uint64_t at = clr_type_index.value_or(e.metadata.size());
+          if (at > e.metadata.size()) {
+            return fail("\"metadata.clrTypeIndex\" is " + std::to_string(at) + ", but there are " +
+                        std::to_string(e.metadata.size()) + " other metadata entries");
+          }
+          e.metadata.emplace(e.metadata.begin() + static_cast<std::ptrdiff_t>(at),
+                             std::string(kClrTypeKey), std::string(text));
           break;
         }
         ++i;

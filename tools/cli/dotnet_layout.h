@@ -28,8 +28,15 @@ namespace opossum::cli {
 //  - the event id: `metadata.eventId`, the UUID's text;
 //  - a metadata key that would read back as a member the layout defines
 //    (timestamp, correlationId, causationId, operationId, userId, eventId,
-//    in any case) or that starts with '~' is written with a '~' in front,
-//    which the import takes off again.
+//    or one of the two markers below, in any case) or that starts with '~'
+//    is written with a '~' in front, which the import takes off again;
+//  - data (a JSON object) with a `$type` member of its own:
+//    `metadata.dataOwnsType` is true, and the import keeps that `$type` in
+//    the data (a `$type` without the marker is the .NET serializer's and
+//    becomes metadata `clr_type`);
+//  - a `clr_type` written into the data as `$type` that was not the last of
+//    the event's metadata entries: `metadata.clrTypeIndex` is its index, and
+//    the import puts it back there.
 
 // One event as the .NET library's event file (indented JSON text).
 std::string DotnetEventJson(const EventView& ev);

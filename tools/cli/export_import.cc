@@ -161,7 +161,7 @@ struct ImportState {
   Store* store = nullptr;
   std::unique_ptr<Store> owned;
   const StoreRef* ref = nullptr;
-  Durability durability = Durability::kSync;
+  WriteOptions write;
   BatchInput batch;
   uint64_t imported = 0;
   uint64_t first = 0;
@@ -172,7 +172,7 @@ struct ImportState {
   void Flush() {
     if (batch.empty()) return;
     if (store == nullptr) {  // opened at the first batch: bad input creates nothing
-      owned = OpenForWrite(*ref, durability);
+      owned = OpenForWrite(*ref, write);
       store = owned.get();
     }
     const size_t n = batch.size();
@@ -204,7 +204,7 @@ void RunImport(const StoreRef& ref, const ImportArgs& args) {
   const std::string source = from_stdin ? "standard input" : args.in.string();
   ImportState st(source);
   st.ref = &ref;
-  st.durability = args.durability;
+  st.write = args.write;
   Progress progress("import");
   const uint64_t per_batch = args.batch_size == 0 ? UINT64_MAX : args.batch_size;
   try {

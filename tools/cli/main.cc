@@ -50,6 +50,8 @@ int Main(int argc, char** argv) {
   append->add_option("--durability", append_durability,
                      "sync: durable before exit (default); buffered: in the OS cache")
       ->check(durability_check);
+  append->add_flag("--write-protect-segments", append_args.write.write_protect_segments,
+                   "leave full segments read-only (mode 0444; the store option of that name)");
 
   ReadArgs read_args;
   uint64_t read_from = 0, read_limit = 0;
@@ -99,6 +101,8 @@ int Main(int argc, char** argv) {
       ->check(CLI::NonNegativeNumber);
   imp->add_option("--durability", import_durability, "sync (default) or buffered")
       ->check(durability_check);
+  imp->add_flag("--write-protect-segments", import_args.write.write_protect_segments,
+                "leave full segments read-only (mode 0444; the store option of that name)");
 
   auto* verify = app.add_subcommand(
       "verify", "check every checksum and index entry; prints a summary; exit 4 if damaged");
@@ -115,7 +119,7 @@ int Main(int argc, char** argv) {
 
   try {
     if (*append) {
-      append_args.durability = DurabilityArg(append_durability);
+      append_args.write.durability = DurabilityArg(append_durability);
       RunAppend(ref, append_args);
     } else if (*read) {
       if (from_opt->count() > 0) read_args.from = read_from;
@@ -128,7 +132,7 @@ int Main(int argc, char** argv) {
     } else if (*exp) {
       RunExport(ref, export_args);
     } else if (*imp) {
-      import_args.durability = DurabilityArg(import_durability);
+      import_args.write.durability = DurabilityArg(import_durability);
       RunImport(ref, import_args);
     } else if (*verify) {
       RunVerify(ref);

@@ -22,9 +22,10 @@ std::unique_ptr<Store> OpenForRead(const StoreRef& ref) {
   return store;
 }
 
-std::unique_ptr<Store> OpenForWrite(const StoreRef& ref, Durability durability) {
+std::unique_ptr<Store> OpenForWrite(const StoreRef& ref, const WriteOptions& options) {
   Options o;
-  o.durability = durability;
+  o.durability = options.durability;
+  o.write_protect_segments = options.write_protect_segments;
   std::unique_ptr<Store> store;
   Status s = Store::Open(ref.root, ref.name, o, &store);
   if (!s.ok()) throw CliError::FromStatus(s);
