@@ -62,7 +62,7 @@ void ExpectSameEvent(const Event& got, const EventView& want) {
   EXPECT_EQ(got.data, w.data);
   EXPECT_EQ(got.data_is_json, w.data_is_json);
   EXPECT_TRUE(got.id == w.id) << "id";
-  EXPECT_EQ(Sorted(got.metadata), Sorted(w.metadata));
+  EXPECT_EQ(got.metadata, w.metadata);  // in order: a round trip keeps it
   ASSERT_TRUE(got.timestamp_ns.has_value());
   EXPECT_EQ(*got.timestamp_ns, want.timestamp_ns());
 }
@@ -370,6 +370,101 @@ TEST_F(DotnetTest, ClrTypeStaysInMetadataWhenItCannotGoIntoTheData) {
   ExpectSameEvent(RoundTrip(d), d);
 }
 
+TEST_F(DotnetTest, DataWithItsOwnDollarTypeIsMarkedAndKeepsIt) {
+  // No clr_type: the data's own $type stays in the data, and the marker says
+  // it is the data's (without it the import would take it for the CLR type).
+  const EventView own =
+      Append(JsonEvent("OwnDollarType", {}, R"({"$type":"Own.Type, Own","v":1})"));
+  std::string text = DotnetEventJson(own);
+  EXPECT_NE(text.find("    \"event\": {\n      \"$type\": \"Own.Type, Own\",\n      \"v\": 1\n"
+                      "    },\n"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find(",\n    \"dataOwnsType\": true\n  }\n}\n"), std::string::npos) << text;
+  EXPECT_EQ(text.find("clr_type"), std::string::npos) << text;
+  Event back = RoundTrip(own);
+  EXPECT_EQ(back.data, R"({"$type":"Own.Type, Own","v":1})");
+  EXPECT_TRUE(back.metadata.empty());
+  ExpectSameEvent(back, own);
+
+  // Its own $type and a clr_type: both come back, the clr_type as metadata.
+  Event both = JsonEvent("OwnDollarTypeAndClrType", {}, R"({"$type":"Own.Type, Own","v":2})");
+  both.metadata = {{"tenant", "t"}, {"clr_type", "Other.Type, Other"}};
+  const EventView b = Append(both);
+  text = DotnetEventJson(b);
+  EXPECT_NE(text.find(R"("$type": "Own.Type, Own")"), std::string::npos) << text;
+  EXPECT_NE(text.find(R"("clr_type": "Other.Type, Other")"), std::string::npos) << text;
+  EXPECT_NE(text.find(R"("dataOwnsType": true)"), std::string::npos) << text;
+  ExpectSameEvent(RoundTrip(b), b);
+
+  // A $type that is not a string, in the data or nested, or written twice.
+  for (const char* data : {R"({"$type":5})", R"({"a":{"$type":"N"},"$type":null})",
+                           R"({"$type":"a","$type":"b"})", R"({"x":{"$type":"nested"}})"}) {
+    SCOPED_TRACE(data);
+    const EventView v = Append(JsonEvent("Odd", {}, data));
+    back = RoundTrip(v);
+    EXPECT_EQ(back.data, data);
+    ExpectSameEvent(back, v);
+  }
+
+  // Two clr_type entries and a $type of its own.
+  Event two = JsonEvent("Two", {}, R"({"$type":"Own"})");
+  two.metadata = {{"clr_type", "A"}, {"clr_type", "B"}};
+  const EventView t = Append(two);
+  ExpectSameEvent(RoundTrip(t), t);
+
+  // Only a $type at the top of an object is the data's own: no marker for
+  // one deeper down, or for data that is not an object.
+  for (const char* data : {R"({"x":{"$type":"nested"}})", R"(["$type"])", R"("$type")"}) {
+    const EventView v = Append(JsonEvent("NoMarker", {}, data));
+    EXPECT_EQ(DotnetEventJson(v).find("dataOwnsType"), std::string::npos) << data;
+  }
+}
+
+TEST_F(DotnetTest, ClrTypeComesBackWhereItStoodAmongTheMetadata) {
+  // Last (where the import puts it): no index written.
+  Event last = JsonEvent("Last", {}, R"({"a":1})");
+  last.metadata = {{"correlation_id", "c"}, {"tenant", "t"}, {"clr_type", "App.Last, App"}};
+  const EventView l = Append(last);
+  EXPECT_EQ(DotnetEventJson(l).find("clrTypeIndex"), std::string::npos) << DotnetEventJson(l);
+  ExpectSameEvent(RoundTrip(l), l);
+
+  // First and in the middle: the index says where.
+  Event first = JsonEvent("First", {}, R"({"a":1})");
+  first.metadata = {{"clr_type", "App.First, App"}, {"tenant", "t"}, {"user_id", "u"}};
+  const EventView f = Append(first);
+  std::string text = DotnetEventJson(f);
+  EXPECT_NE(text.find("      \"$type\": \"App.First, App\",\n"), std::string::npos) << text;
+  EXPECT_NE(text.find(",\n    \"clrTypeIndex\": 0\n  }\n}\n"), std::string::npos) << text;
+  ExpectSameEvent(RoundTrip(f), f);
+
+  Event middle = JsonEvent("Middle", {}, "{}");
+  middle.metadata = {{"tenant", "t"}, {"clr_type", "App.Middle, App"}, {"~x", "y"}};
+  middle.id = MustUuid("0b5e0d6a-8c3e-4c6f-9b5d-2f1e3a4b5c6d");
+  const EventView m = Append(middle);
+  text = DotnetEventJson(m);
+  EXPECT_NE(text.find(R"("clrTypeIndex": 1)"), std::string::npos) << text;
+  ExpectSameEvent(RoundTrip(m), m);
+}
+
+TEST_F(DotnetTest, MetadataKeysNamedLikeTheMarkersAreEscaped) {
+  Event e = JsonEvent("K", {}, R"({"$type":"Own"})");
+  e.metadata = {{"dataOwnsType", "no"}, {"CLRTYPEINDEX", "7"}, {"clr_type", "App.K, App"}};
+  const EventView v = Append(e);
+  const std::string text = DotnetEventJson(v);
+  for (const char* member :
+       {R"("~dataOwnsType": "no")", R"("~CLRTYPEINDEX": "7")", R"("dataOwnsType": true)"}) {
+    EXPECT_NE(text.find(member), std::string::npos) << member << "\n" << text;
+  }
+  ExpectSameEvent(RoundTrip(v), v);
+
+  // The same keys with a CLR type that goes into the data, not last.
+  Event f = JsonEvent("K", {}, R"({"a":1})");
+  f.metadata = {{"clr_type", "App.K, App"}, {"clrTypeIndex", "x"}, {"DataOwnsType", "true"}};
+  const EventView w = Append(f);
+  ExpectSameEvent(RoundTrip(w), w);
+}
+
 // ---------------------------------------------------------------------------
 // Files as the .NET library writes them
 
@@ -430,6 +525,56 @@ TEST(DotnetParseTest, ReadsTheShapeTheDotnetLibraryWrites) {
   AppendMinifiedJson(&minified, kDotnetIndented);
   ASSERT_TRUE(ParseDotnetEvent("\xEF\xBB\xBF" + minified, &e, &position, &why)) << why;
   ExpectStudentRegistered(e);
+}
+
+TEST(DotnetParseTest, DollarTypeWithoutTheMarkerIsTheClrType) {
+  // What the .NET library writes has no marker: its $type is the CLR type,
+  // whatever else metadata holds (a string "dataOwnsType" is a metadata
+  // entry, and false is no marker).
+  const std::string head =
+      R"({"position": 1, "event": {"eventType": "T", "event": {"$type": "App.T, App", "v": 1}},)";
+  const struct {
+    std::string metadata;
+    std::vector<std::pair<std::string, std::string>> want;
+  } cases[] = {
+      {R"("metadata": {"timestamp": "2024-01-15T10:30:00Z"})", {{"clr_type", "App.T, App"}}},
+      {R"("metadata": {"correlationId": "c", "tenant": "t"})",
+       {{"correlation_id", "c"}, {"tenant", "t"}, {"clr_type", "App.T, App"}}},
+      {R"("metadata": {"dataOwnsType": false})", {{"clr_type", "App.T, App"}}},
+      {R"("metadata": {"dataOwnsType": "true"})",
+       {{"dataOwnsType", "true"}, {"clr_type", "App.T, App"}}},
+      {R"("metadata": {"tenant": "t", "clrTypeIndex": 0})",
+       {{"clr_type", "App.T, App"}, {"tenant", "t"}}},
+      {R"("metadata": null)", {{"clr_type", "App.T, App"}}},
+  };
+  for (const auto& c : cases) {
+    const std::string text = head + c.metadata + "}";
+    Event e;
+    uint64_t position = 0;
+    std::string why;
+    ASSERT_TRUE(ParseDotnetEvent(text, &e, &position, &why)) << why << "\n" << text;
+    EXPECT_EQ(e.data, R"({"v":1})") << text;
+    EXPECT_EQ(e.metadata, c.want) << text;
+  }
+
+  // With the marker the $type is the data's own.
+  Event e;
+  uint64_t position = 0;
+  std::string why;
+  ASSERT_TRUE(
+      ParseDotnetEvent(head + R"("metadata": {"DataOwnsType": true}})", &e, &position, &why))
+      << why;
+  EXPECT_EQ(e.data, R"({"$type":"App.T, App","v":1})");
+  EXPECT_TRUE(e.metadata.empty());
+
+  // Markers that are neither a string nor what the marker holds.
+  for (const char* metadata :
+       {R"({"dataOwnsType": 1})", R"({"clrTypeIndex": -1})", R"({"clrTypeIndex": true})",
+        R"({"clrTypeIndex": 1.5})", R"({"clrTypeIndex": 1})", R"({"x": "y", "clrTypeIndex": 2})"}) {
+    const std::string text = head + R"("metadata": )" + metadata + "}";
+    EXPECT_FALSE(ParseDotnetEvent(text, &e, &position, &why)) << text;
+    EXPECT_NE(why.find("metadata."), std::string::npos) << text << "\n  said: " << why;
+  }
 }
 
 TEST(DotnetParseTest, MemberNameCaseIsNotInsisted) {
@@ -751,6 +896,30 @@ TEST_F(DotnetTest, ExportThenImportGivesTheSameEvents) {
     EXPECT_EQ(copied[i].position(), views[i].position());
     ExpectSameEvent(copied[i].ToEvent(), views[i]);
   }
+}
+
+TEST_F(DotnetTest, ExportThenImportKeepsDollarTypesAndMetadataOrder) {
+  Event own = JsonEvent("OwnDollarType", {}, R"({"$type":"Own.Type, Own","v":1})");
+  Event both = JsonEvent("OwnDollarTypeAndClrType", {}, R"({"$type":"Own.Type, Own","v":2})");
+  both.metadata = {{"clr_type", "Other.Type, Other"}};
+  Event list = JsonEvent("NotAnObject", {}, R"(["$type"])");
+  list.metadata = {{"clr_type", "App.List, App"}};
+  Event first = JsonEvent("ClrTypeFirst", {"k:v"}, R"({"a":1})");
+  first.metadata = {{"clr_type", "App.First, App"}, {"tenant", "t"}};
+  for (Event* e : {&own, &both, &list, &first}) Append(*e);
+  const std::vector<EventView> views = All(*store_);
+
+  const fs::path out = dir_.path() / "mirror";
+  ASSERT_EQ(ExportDotnet(store_->NewReader(), out, 1, false, nullptr).written, views.size());
+  std::vector<Event> batch;
+  ReadDotnetFolder(
+      out, [&](Event&& e, uint64_t, const std::string&) { batch.push_back(std::move(e)); },
+      nullptr);
+  std::unique_ptr<Store> copy = Open("copy");
+  ASSERT_TRUE(copy->Append(batch).ok());
+  const std::vector<EventView> copied = All(*copy);
+  ASSERT_EQ(copied.size(), views.size());
+  for (size_t i = 0; i < views.size(); ++i) ExpectSameEvent(copied[i].ToEvent(), views[i]);
 }
 
 TEST_F(DotnetTest, ExportIsIncremental) {

@@ -180,11 +180,10 @@ std::string MetadataMemberName(std::string_view key) {
   for (const MappedMetadata& m : kMappedMetadata) {
     if (key == m.key) return std::string(m.member);
   }
-  bool escape = EqualsIgnoreAsciiCase(key, kTimestampMember) ||
-                EqualsIgnoreAsciiCase(key, kEventIdMember) ||
-                EqualsIgnoreAsciiCase(key, kDataOwnsTypeMember) ||
-                EqualsIgnoreAsciiCase(key, kClrTypeIndexMember) ||
-                (!key.empty() && key[0] == kEscapeMark);
+  bool escape =
+      EqualsIgnoreAsciiCase(key, kTimestampMember) || EqualsIgnoreAsciiCase(key, kEventIdMember) ||
+      EqualsIgnoreAsciiCase(key, kDataOwnsTypeMember) ||
+      EqualsIgnoreAsciiCase(key, kClrTypeIndexMember) || (!key.empty() && key[0] == kEscapeMark);
   for (const MappedMetadata& m : kMappedMetadata) {
     escape = escape || EqualsIgnoreAsciiCase(key, m.member);
   }
@@ -752,8 +751,8 @@ bool ParseDotnetEvent(std::string_view json, Event* out, uint64_t* position, std
   }
 
   bool has_clr_type_member = false;
-  bool data_owns_type = false;                // the marker "dataOwnsType": true
-  std::optional<uint64_t> clr_type_index;     // the marker "clrTypeIndex": N
+  bool data_owns_type = false;             // the marker "dataOwnsType": true
+  std::optional<uint64_t> clr_type_index;  // the marker "clrTypeIndex": N
   m = FindMember(root_obj, "metadata");
   if (m && !m->value.is_null()) {
     simdjson::dom::object md;
