@@ -94,6 +94,15 @@ std::string AppendBatches(Store& store, uint64_t* next, int batches) {
   return "";
 }
 
+// Opens store "s" under `dir` (protecting segments or not), appends
+// `batches` batches from *next, and closes it.
+std::string FillStore(const TempDir& dir, bool protect, uint64_t* next, int batches) {
+  std::unique_ptr<Store> store;
+  Status s = Store::Open(dir.path(), "s", StoreOptions(protect), &store);
+  if (!s.ok()) return "open: " + s.ToString();
+  return AppendBatches(*store, next, batches);
+}
+
 // Every event 1..head read back in order with the data it was given.
 std::string CheckReadBack(const Store& store, uint64_t head) {
   if (store.Head() != head) {
@@ -195,11 +204,7 @@ TEST(WriteProtect, ReopenWritableAndReadOnlyReadsEverything) {
   TempDir dir;
   const fs::path store_dir = dir.path() / "s";
   uint64_t next = 1;
-  {
-    std::unique_ptr<Store> store;
-    ASSERT_TRUE(Store::Open(dir.path(), "s", StoreOptions(true), &store).ok());
-    ASSERT_EQ(AppendBatches(*store, &next, 18), "");
-  }
+  ASSERT_EQ(FillStore(dir, true, &next, 18), "");
   ASSERT_EQ(CheckModes(store_dir, ProtectedButLast(4)), "");
   {
     std::unique_ptr<Store> reader;
@@ -242,11 +247,7 @@ TEST(WriteProtect, ReopenWithoutTheOptionAppendsOnAndChangesNoMode) {
   TempDir dir;
   const fs::path store_dir = dir.path() / "s";
   uint64_t next = 1;
-  {
-    std::unique_ptr<Store> store;
-    ASSERT_TRUE(Store::Open(dir.path(), "s", StoreOptions(true), &store).ok());
-    ASSERT_EQ(AppendBatches(*store, &next, 12), "");
-  }
+  ASSERT_EQ(FillStore(dir, true, &next, 12), "");
   ASSERT_EQ(CheckModes(store_dir, ProtectedButLast(3)), "");
   // A protected segment cut short in its zero tail: the open re-extends it
   // and gives it its mode back.
@@ -274,11 +275,7 @@ TEST(WriteProtect, WritableOpenProtectsSegmentsWrittenWithoutTheOption) {
   TempDir dir;
   const fs::path store_dir = dir.path() / "s";
   uint64_t next = 1;
-  {
-    std::unique_ptr<Store> store;
-    ASSERT_TRUE(Store::Open(dir.path(), "s", StoreOptions(false), &store).ok());
-    ASSERT_EQ(AppendBatches(*store, &next, 18), "");
-  }
+  ASSERT_EQ(FillStore(dir, false, &next, 18), "");
   ASSERT_EQ(CheckModes(store_dir, {0644, 0644, 0644, 0644}), "");
   {
     Options ro = ReadOnly();
@@ -515,11 +512,7 @@ TEST(WriteProtect, FailedChmodFailsTheAppendCleanly) {
   TempDir dir;
   const fs::path store_dir = dir.path() / "s";
   uint64_t next = 1;
-  {
-    std::unique_ptr<Store> store;
-    ASSERT_TRUE(Store::Open(dir.path(), "s", StoreOptions(false), &store).ok());
-    ASSERT_EQ(AppendBatches(*store, &next, 4), "");
-  }
+  ASSERT_EQ(FillStore(dir, false, &next, 4), "");
   // Everything belongs to nobody but the first segment: root's, mode 0666.
   for (const auto& e : fs::recursive_directory_iterator(dir.path())) {
     ASSERT_EQ(::lchown(e.path().c_str(), kNobody, kNobody), 0) << e.path();
