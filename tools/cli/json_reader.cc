@@ -35,7 +35,6 @@ bool StringArray(dom::element el, std::string_view field, std::vector<std::strin
     *why = "field \"" + std::string(field) + "\" must be an array of strings";
     return false;
   }
-  // Reuses the strings already there (an event object is reused per line).
   out->resize(arr.size());
   size_t i = 0;
   for (dom::element item : arr) {
@@ -122,12 +121,11 @@ struct EventParser::Impl {
   dom::parser dom;
   std::string compact;  // the line compacted, for the data's text
   std::vector<std::pair<size_t, size_t>> member_spans;
-  simdjson::ondemand::parser parser;
+  simdjson::ondemand::parser ondemand;
   std::string padded;  // a copy of a line that has no padding after it
-  std::string text;    // scratch
   Impl() {
     [[maybe_unused]] auto a = dom.allocate(1 << 16, kMaxJsonDepth);
-    [[maybe_unused]] auto b = parser.allocate(1 << 16, kMaxJsonDepth);
+    [[maybe_unused]] auto b = ondemand.allocate(1 << 16, kMaxJsonDepth);
   }
 };
 
@@ -142,8 +140,101 @@ std::string Malformed(simdjson::error_code e) {
   return std::string("malformed JSON: ") + simdjson::error_message(e);
 }
 
-// The text of a value as written (object, array or scalar), and the value
-// consumed.
+// The rules of the event's fields, shared by both parsers: each finds a
+// field's value its own way and hands it here (a string value as nullopt
+// when it is not a string). Every setter returns false with *why set.
+class EventFields {
+ public:
+  enum Field { kType, kTags, kData, kDataBase64, kId, kMetadata, kTimestamp, kPosition };
+
+  EventFields(Event* out, uint64_t* position, std::string* why)
+      : out_(out), position_(position), why_(why) {
+    ResetEvent(out);
+    if (position != nullptr) *position = 0;
+  }
+
+  // Which field `key` names; unknown and repeated fields are errors.
+  bool Begin(std::string_view key, Field* field) {
+    static constexpr std::string_view kNames[] = {"type", "tags", "data", "data_base64",
+                                                  "id", "metadata", "timestamp", "position"};
+    for (int f = 0; f <= kPosition; ++f) {
+      if (key != kNames[f] || (f == kPosition && position_ == nullptr)) continue;
+      if (seen_ & (1u << f)) return Fail("field " + Quoted(key) + " is given twice");
+      seen_ |= 1u << f;
+      *field = static_cast<Field>(f);
+      return true;
+    }
+    return Fail("unknown field " + Quoted(key) +
+                " (expected type, tags, data, data_base64, id, metadata, timestamp)");
+  }
+  bool Type(std::optional<std::string_view> s) {
+    if (!s) return Fail("field \"type\" must be a string");
+    out_->type.assign(*s);
+    return true;
+  }
+  bool TagsNotArray() { return Fail("field \"tags\" must be an array of strings"); }
+  bool TagNotString(size_t i) {
+    return Fail("field \"tags\": element " + std::to_string(i) + " is not a string");
+  }
+  void Data() { out_->data_is_json = true; }
+  bool DataBase64(std::optional<std::string_view> s) {
+    if (!s || !DecodeBase64(*s, &out_->data)) {
+      return Fail("field \"data_base64\" must be a string of standard base64");
+    }
+    out_->data_is_json = false;
+    return true;
+  }
+  bool Id(std::optional<std::string_view> s) {
+    if (!s || !(out_->id = Uuid::Parse(*s))) {
+      return Fail("field \"id\" must be a UUID string like \"0b5e6f1c-...\"");
+    }
+    return true;
+  }
+  bool MetadataNotObject() { return Fail("field \"metadata\" must be an object of strings"); }
+  bool Metadata(std::string_view key, std::optional<std::string_view> value) {
+    if (!value) return Fail("field \"metadata\": the value of " + Quoted(key) + " is not a string");
+    out_->metadata.emplace_back(std::string(key), std::string(*value));
+    return true;
+  }
+  bool Timestamp(std::optional<std::string_view> s) {
+    if (!s || !(out_->timestamp_ns = ParseTimestamp(*s))) {
+      return Fail("field \"timestamp\" must be an RFC 3339 string like \"2026-11-26T14:00:00Z\"");
+    }
+    return true;
+  }
+  bool Position(std::optional<uint64_t> p) {
+    if (!p || *p == 0) return Fail("field \"position\" must be a positive integer");
+    *position_ = *p;
+    return true;
+  }
+  // The rules between fields.
+  bool Finish() {
+    if ((seen_ & (1u << kType)) == 0) return Fail("field \"type\" is required");
+    if ((seen_ & (1u << kData)) && (seen_ & (1u << kDataBase64))) {
+      return Fail("give either \"data\" or \"data_base64\", not both");
+    }
+    return true;
+  }
+  bool Fail(std::string why) {
+    *why_ = std::move(why);
+    return false;
+  }
+
+ private:
+  Event* out_;
+  uint64_t* position_;
+  std::string* why_;
+  uint32_t seen_ = 0;
+};
+
+template <typename Result>
+std::optional<std::string_view> StringOf(Result&& r) {
+  std::string_view s;
+  if (std::forward<Result>(r).get(s) != simdjson::SUCCESS) return std::nullopt;
+  return s;
+}
+
+// The text of an on-demand value as written (object, array or scalar).
 simdjson::error_code RawValue(od::value& v, std::string_view* raw) {
   od::json_type type;
   if (auto e = v.type().get(type)) return e;
@@ -161,314 +252,188 @@ simdjson::error_code RawValue(od::value& v, std::string_view* raw) {
   return simdjson::SUCCESS;
 }
 
-bool StringArrayOd(od::value& v, std::string_view field, std::vector<std::string>* out,
-                   std::string* why) {
-  od::array arr;
-  if (v.get_array().get(arr) != simdjson::SUCCESS) {
-    *why = "field \"" + std::string(field) + "\" must be an array of strings";
-    return false;
-  }
-  out->clear();
-  size_t i = 0;
-  for (auto item : arr) {
-    std::string_view s;
-    if (auto e = item.get_string().get(s)) {
-      *why = e == simdjson::INCORRECT_TYPE
-                 ? "field \"" + std::string(field) + "\": element " + std::to_string(i) +
-                       " is not a string"
-                 : Malformed(e);
-      return false;
-    }
-    out->emplace_back(s);
-    ++i;
-  }
-  return true;
-}
-
 }  // namespace
-
-bool EventParser::ParseKeepingNumbers(std::string_view line, bool padded, Event* out,
-                                      uint64_t* position, std::string* why) {
-  simdjson::padded_string_view view;
-  if (padded) {
-    view = simdjson::padded_string_view(line.data(), line.size(), line.size() + simdjson::SIMDJSON_PADDING);
-  } else {
-    impl_->padded.assign(line);
-    impl_->padded.resize(line.size() + simdjson::SIMDJSON_PADDING, ' ');
-    view = simdjson::padded_string_view(impl_->padded.data(), line.size(), impl_->padded.size());
-  }
-  od::document doc;
-  if (auto e = impl_->parser.iterate(view).get(doc)) {
-    *why = Malformed(e);
-    return false;
-  }
-  od::object obj;
-  if (auto e = doc.get_object().get(obj)) {
-    *why = e == simdjson::INCORRECT_TYPE ? "an event must be a JSON object" : Malformed(e);
-    return false;
-  }
-  ResetEvent(out);
-  bool have_type = false, have_data = false, have_b64 = false;
-  uint32_t seen = 0;
-  for (auto field_result : obj) {
-    std::string_view key;
-    if (auto e = field_result.error()) {
-      *why = Malformed(e);
-      return false;
-    }
-    od::field field = field_result.value_unsafe();
-    if (auto e = field.unescaped_key().get(key)) {
-      *why = Malformed(e);
-      return false;
-    }
-    const std::string key_text(key);  // the parser's buffer is reused below
-    od::value value = field.value();
-    uint32_t bit = 0;
-    std::string_view s;
-    simdjson::error_code err = simdjson::SUCCESS;
-    if (key_text == "type") {
-      bit = 1;
-      if ((err = value.get_string().get(s)) == simdjson::SUCCESS) {
-        out->type.assign(s);
-        have_type = true;
-      } else if (err == simdjson::INCORRECT_TYPE) {
-        *why = "field \"type\" must be a string";
-        return false;
-      }
-    } else if (key_text == "tags") {
-      bit = 2;
-      if (!StringArrayOd(value, "tags", &out->tags, why)) return false;
-    } else if (key_text == "data") {
-      bit = 4;
-      std::string_view raw;
-      if ((err = RawValue(value, &raw)) == simdjson::SUCCESS) {
-        std::string problem;
-        if (!CompactJson(raw, kMaxJsonDepth - 1, &out->data, &problem)) {
-          *why = "field \"data\": " + problem;
-          return false;
-        }
-        out->data_is_json = true;
-        have_data = true;
-      }
-    } else if (key_text == "data_base64") {
-      bit = 8;
-      if ((err = value.get_string().get(s)) == simdjson::SUCCESS || err == simdjson::INCORRECT_TYPE) {
-        if (err != simdjson::SUCCESS || !DecodeBase64(s, &out->data)) {
-          *why = "field \"data_base64\" must be a string of standard base64";
-          return false;
-        }
-        out->data_is_json = false;
-        have_b64 = true;
-      }
-    } else if (key_text == "id") {
-      bit = 16;
-      if ((err = value.get_string().get(s)) == simdjson::SUCCESS || err == simdjson::INCORRECT_TYPE) {
-        std::optional<Uuid> id;
-        if (err != simdjson::SUCCESS || !(id = Uuid::Parse(s))) {
-          *why = "field \"id\" must be a UUID string like \"0b5e6f1c-...\"";
-          return false;
-        }
-        out->id = id;
-      }
-    } else if (key_text == "metadata") {
-      bit = 32;
-      od::object md;
-      if ((err = value.get_object().get(md)) == simdjson::INCORRECT_TYPE) {
-        *why = "field \"metadata\" must be an object of strings";
-        return false;
-      }
-      if (err == simdjson::SUCCESS) {
-        for (auto mf_result : md) {
-          std::string_view mk;
-          if ((err = mf_result.error())) break;
-          od::field mf = mf_result.value_unsafe();
-          if ((err = mf.unescaped_key().get(mk))) break;
-          std::string k(mk);
-          if ((err = mf.value().get_string().get(s)) != simdjson::SUCCESS) {
-            if (err == simdjson::INCORRECT_TYPE) {
-              *why = "field \"metadata\": the value of " + Quoted(k) + " is not a string";
-              return false;
-            }
-            break;
-          }
-          out->metadata.emplace_back(std::move(k), std::string(s));
-        }
-      }
-    } else if (key_text == "timestamp") {
-      bit = 64;
-      if ((err = value.get_string().get(s)) == simdjson::SUCCESS || err == simdjson::INCORRECT_TYPE) {
-        std::optional<int64_t> ts;
-        if (err != simdjson::SUCCESS || !(ts = ParseTimestamp(s))) {
-          *why = "field \"timestamp\" must be an RFC 3339 string like \"2026-11-26T14:00:00Z\"";
-          return false;
-        }
-        out->timestamp_ns = ts;
-      }
-    } else if (key_text == "position" && position != nullptr) {
-      bit = 128;
-      if ((err = value.get_uint64().get(*position)) != simdjson::SUCCESS || *position == 0) {
-        *why = "field \"position\" must be a positive integer";
-        return false;
-      }
-    } else {
-      *why = "unknown field " + Quoted(key_text) +
-             " (expected type, tags, data, data_base64, id, metadata, timestamp)";
-      return false;
-    }
-    if (err != simdjson::SUCCESS) {
-      *why = Malformed(err);
-      return false;
-    }
-    if (seen & bit) {
-      *why = "field " + Quoted(key_text) + " is given twice";
-      return false;
-    }
-    seen |= bit;
-  }
-  // Nothing but whitespace may follow the object.
-  const char* at = nullptr;
-  if (doc.current_location().get(at) == simdjson::SUCCESS) {
-    *why = "malformed JSON: text after the event's object";
-    return false;
-  }
-  if (!have_type) {
-    *why = "field \"type\" is required";
-    return false;
-  }
-  if (have_data && have_b64) {
-    *why = "give either \"data\" or \"data_base64\", not both";
-    return false;
-  }
-  return true;
-}
 
 bool EventParser::Parse(std::string_view line, bool padded, Event* out, uint64_t* position,
                         std::string* why) {
-  if (position != nullptr) *position = 0;
   auto parsed = impl_->dom.parse(line.data(), line.size(), !padded);
   if (parsed.error() == simdjson::NUMBER_ERROR || parsed.error() == simdjson::NUMBER_OUT_OF_RANGE) {
     // A number beyond what the parser represents (valid JSON all the same):
     // the slower parser that keeps numbers as text.
     return ParseKeepingNumbers(line, padded, out, position, why);
   }
-  if (parsed.error() != simdjson::SUCCESS) {
-    *why = Malformed(parsed.error());
-    return false;
-  }
-  dom::element doc = parsed.value_unsafe();
-  impl_->member_spans.clear();
-  size_t field_index = 0;
+  EventFields fields(out, position, why);
+  if (parsed.error() != simdjson::SUCCESS) return fields.Fail(Malformed(parsed.error()));
   dom::object obj;
-  if (doc.get_object().get(obj) != simdjson::SUCCESS) {
-    *why = "an event must be a JSON object";
-    return false;
+  if (parsed.value_unsafe().get_object().get(obj) != simdjson::SUCCESS) {
+    return fields.Fail("an event must be a JSON object");
   }
-  ResetEvent(out);
-  bool have_type = false, have_data = false, have_b64 = false;
-  uint32_t seen = 0;
+  impl_->member_spans.clear();
+  size_t index = 0;
   for (auto [key, value] : obj) {
-    const size_t index = field_index++;
-    uint32_t bit = 0;
-    if (key == "type") {
-      bit = 1;
-      std::string_view s;
-      if (value.get_string().get(s) != simdjson::SUCCESS) {
-        *why = "field \"type\" must be a string";
-        return false;
+    EventFields::Field f;
+    if (!fields.Begin(key, &f)) return false;
+    bool ok = true;
+    switch (f) {
+      case EventFields::kType: ok = fields.Type(StringOf(value.get_string())); break;
+      case EventFields::kTags: {
+        dom::array arr;
+        if (value.get_array().get(arr) != simdjson::SUCCESS) return fields.TagsNotArray();
+        out->tags.resize(arr.size());  // reuses the strings already there
+        size_t i = 0;
+        for (dom::element item : arr) {
+          auto t = StringOf(item.get_string());
+          if (!t) return fields.TagNotString(i);
+          out->tags[i++].assign(*t);
+        }
+        break;
       }
-      out->type.assign(s);
-      have_type = true;
-    } else if (key == "tags") {
-      bit = 2;
-      if (!StringArray(value, "tags", &out->tags, why)) return false;
-    } else if (key == "data") {
-      bit = 4;
-      // The data's own text, compacted: numbers stay exactly as written.
-      std::string& compact = impl_->compact;
-      auto& spans = impl_->member_spans;
-      if (spans.empty()) {
-        compact.clear();
+      case EventFields::kData: {
+        // The data's own text, compacted: numbers stay exactly as written.
+        auto& spans = impl_->member_spans;
+        if (spans.empty()) {
+          impl_->compact.clear();
+          std::string problem;
+          if (!CompactJson(line, kMaxJsonDepth, &impl_->compact, &problem, &spans)) {
+            return fields.Fail("malformed JSON: " + problem);
+          }
+        }
+        if (index >= spans.size()) return fields.Fail("malformed JSON: members not found");
+        out->data.assign(impl_->compact, spans[index].first, spans[index].second - spans[index].first);
+        fields.Data();
+        break;
+      }
+      case EventFields::kDataBase64: ok = fields.DataBase64(StringOf(value.get_string())); break;
+      case EventFields::kId: ok = fields.Id(StringOf(value.get_string())); break;
+      case EventFields::kMetadata: {
+        dom::object md;
+        if (value.get_object().get(md) != simdjson::SUCCESS) return fields.MetadataNotObject();
+        for (auto [mk, mv] : md) {
+          if (!fields.Metadata(mk, StringOf(mv.get_string()))) return false;
+        }
+        break;
+      }
+      case EventFields::kTimestamp: ok = fields.Timestamp(StringOf(value.get_string())); break;
+      case EventFields::kPosition: {
+        uint64_t p = 0;
+        ok = fields.Position(value.get_uint64().get(p) == simdjson::SUCCESS ? std::optional(p)
+                                                                            : std::nullopt);
+        break;
+      }
+    }
+    if (!ok) return false;
+    ++index;
+  }
+  return fields.Finish();
+}
+
+bool EventParser::ParseKeepingNumbers(std::string_view line, bool padded, Event* out,
+                                      uint64_t* position, std::string* why) {
+  EventFields fields(out, position, why);
+  simdjson::padded_string_view view;
+  if (padded) {
+    view = simdjson::padded_string_view(line.data(), line.size(),
+                                        line.size() + simdjson::SIMDJSON_PADDING);
+  } else {
+    impl_->padded.assign(line);
+    impl_->padded.resize(line.size() + simdjson::SIMDJSON_PADDING, ' ');
+    view = simdjson::padded_string_view(impl_->padded.data(), line.size(), impl_->padded.size());
+  }
+  od::document doc;
+  if (auto e = impl_->ondemand.iterate(view).get(doc)) return fields.Fail(Malformed(e));
+  od::object obj;
+  if (auto e = doc.get_object().get(obj)) {
+    return fields.Fail(e == simdjson::INCORRECT_TYPE ? "an event must be a JSON object"
+                                                     : Malformed(e));
+  }
+  // A value that is not of the expected type is the field's error; any other
+  // failure is malformed JSON.
+  simdjson::error_code err = simdjson::SUCCESS;
+  auto string_of = [&err](od::value& v) -> std::optional<std::string_view> {
+    std::string_view s;
+    simdjson::error_code e = v.get_string().get(s);
+    if (e == simdjson::SUCCESS) return s;
+    if (e != simdjson::INCORRECT_TYPE) err = e;
+    return std::nullopt;
+  };
+  for (auto field_result : obj) {
+    std::string_view key;
+    if (auto e = field_result.error()) return fields.Fail(Malformed(e));
+    od::field field = field_result.value_unsafe();
+    if (auto e = field.unescaped_key().get(key)) return fields.Fail(Malformed(e));
+    const std::string key_text(key);  // the parser's buffer is reused below
+    od::value value = field.value();
+    EventFields::Field f;
+    if (!fields.Begin(key_text, &f)) return false;
+    bool ok = true;
+    switch (f) {
+      case EventFields::kType: ok = fields.Type(string_of(value)); break;
+      case EventFields::kTags: {
+        od::array arr;
+        if ((err = value.get_array().get(arr)) == simdjson::INCORRECT_TYPE) return fields.TagsNotArray();
+        if (err != simdjson::SUCCESS) break;
+        size_t i = 0;
+        for (auto item : arr) {
+          od::value v;
+          if ((err = item.get(v)) != simdjson::SUCCESS) break;
+          auto t = string_of(v);
+          if (!t) {
+            if (err != simdjson::SUCCESS) break;
+            return fields.TagNotString(i);
+          }
+          out->tags.emplace_back(*t);
+          ++i;
+        }
+        break;
+      }
+      case EventFields::kData: {
+        std::string_view raw;
+        if ((err = RawValue(value, &raw)) != simdjson::SUCCESS) break;
         std::string problem;
-        if (!CompactJson(line, kMaxJsonDepth, &compact, &problem, &spans)) {
-          *why = "malformed JSON: " + problem;
-          return false;
+        if (!CompactJson(raw, kMaxJsonDepth - 1, &out->data, &problem)) {
+          return fields.Fail("field \"data\": " + problem);
         }
+        fields.Data();
+        break;
       }
-      if (index >= spans.size()) {
-        *why = "malformed JSON: the members of the event could not be told apart";
-        return false;
-      }
-      out->data.assign(compact, spans[index].first, spans[index].second - spans[index].first);
-      out->data_is_json = true;
-      have_data = true;
-    } else if (key == "data_base64") {
-      bit = 8;
-      std::string_view s;
-      if (value.get_string().get(s) != simdjson::SUCCESS || !DecodeBase64(s, &out->data)) {
-        *why = "field \"data_base64\" must be a string of standard base64";
-        return false;
-      }
-      out->data_is_json = false;
-      have_b64 = true;
-    } else if (key == "id") {
-      bit = 16;
-      std::string_view s;
-      std::optional<Uuid> id;
-      if (value.get_string().get(s) != simdjson::SUCCESS || !(id = Uuid::Parse(s))) {
-        *why = "field \"id\" must be a UUID string like \"0b5e6f1c-...\"";
-        return false;
-      }
-      out->id = id;
-    } else if (key == "metadata") {
-      bit = 32;
-      dom::object md;
-      if (value.get_object().get(md) != simdjson::SUCCESS) {
-        *why = "field \"metadata\" must be an object of strings";
-        return false;
-      }
-      for (auto [mk, mv] : md) {
-        std::string_view s;
-        if (mv.get_string().get(s) != simdjson::SUCCESS) {
-          *why = "field \"metadata\": the value of " + Quoted(mk) + " is not a string";
-          return false;
+      case EventFields::kDataBase64: ok = fields.DataBase64(string_of(value)); break;
+      case EventFields::kId: ok = fields.Id(string_of(value)); break;
+      case EventFields::kMetadata: {
+        od::object md;
+        if ((err = value.get_object().get(md)) == simdjson::INCORRECT_TYPE) {
+          return fields.MetadataNotObject();
         }
-        out->metadata.emplace_back(std::string(mk), std::string(s));
+        if (err != simdjson::SUCCESS) break;
+        for (auto mf_result : md) {
+          std::string_view mk;
+          if ((err = mf_result.error()) != simdjson::SUCCESS) break;
+          od::field mf = mf_result.value_unsafe();
+          if ((err = mf.unescaped_key().get(mk)) != simdjson::SUCCESS) break;
+          const std::string k(mk);
+          od::value mv = mf.value();
+          auto v = string_of(mv);
+          if (err != simdjson::SUCCESS) break;
+          if (!fields.Metadata(k, v)) return false;
+        }
+        break;
       }
-    } else if (key == "timestamp") {
-      bit = 64;
-      std::string_view s;
-      std::optional<int64_t> ts;
-      if (value.get_string().get(s) != simdjson::SUCCESS || !(ts = ParseTimestamp(s))) {
-        *why = "field \"timestamp\" must be an RFC 3339 string like \"2026-11-26T14:00:00Z\"";
-        return false;
+      case EventFields::kTimestamp: ok = fields.Timestamp(string_of(value)); break;
+      case EventFields::kPosition: {
+        uint64_t p = 0;
+        ok = fields.Position(value.get_uint64().get(p) == simdjson::SUCCESS ? std::optional(p)
+                                                                            : std::nullopt);
+        break;
       }
-      out->timestamp_ns = ts;
-    } else if (key == "position" && position != nullptr) {
-      bit = 128;
-      if (value.get_uint64().get(*position) != simdjson::SUCCESS || *position == 0) {
-        *why = "field \"position\" must be a positive integer";
-        return false;
-      }
-    } else {
-      *why = "unknown field " + Quoted(key) +
-             " (expected type, tags, data, data_base64, id, metadata, timestamp)";
-      return false;
     }
-    if (seen & bit) {
-      *why = "field " + Quoted(key) + " is given twice";
-      return false;
-    }
-    seen |= bit;
+    if (err != simdjson::SUCCESS) return fields.Fail(Malformed(err));
+    if (!ok) return false;
   }
-  if (!have_type) {
-    *why = "field \"type\" is required";
-    return false;
+  // Nothing but whitespace may follow the object.
+  const char* at = nullptr;
+  if (doc.current_location().get(at) == simdjson::SUCCESS) {
+    return fields.Fail("malformed JSON: text after the event's object");
   }
-  if (have_data && have_b64) {
-    *why = "give either \"data\" or \"data_base64\", not both";
-    return false;
-  }
-  return true;
+  return fields.Finish();
 }
 
 bool ParseQuery(std::string_view json, Query* out, std::string* why) {
