@@ -324,3 +324,58 @@ TEST(BatchTest, VerifyReportsProgressOnALargeStore) {
 
 }  // namespace
 }  // namespace opossum
+
+#include "format/batch.h"
+#include "format/encoded_batch.h"
+#include "format/event_codec.h"
+
+namespace opossum {
+namespace {
+
+// Extend joins batches as pieces, without copying: records are found, sealed
+// and checked across the pieces exactly as in one buffer.
+TEST(EncodedBatchTest, PiecesJoinWithoutCopyAndSealAcrossThem) {
+  format::EncodedBatch whole, a, b, c;
+  std::vector<Event> events;
+  for (uint64_t i = 1; i <= 9; ++i) events.push_back(Ev(i, i * 7));
+  for (size_t i = 0; i < events.size(); ++i) {
+    ASSERT_TRUE(whole.Add(events[i]).ok());
+    ASSERT_TRUE((i < 3 ? a : i < 6 ? b : c).Add(events[i]).ok());
+  }
+  a.Extend(std::move(b));
+  a.Extend(std::move(c));
+  EXPECT_TRUE(b.empty());
+  EXPECT_TRUE(c.empty());
+  ASSERT_EQ(a.piece_count(), 3u);
+  ASSERT_EQ(a.size(), whole.size());
+  ASSERT_EQ(a.length(), whole.length());
+  for (size_t i = 0; i < a.size(); ++i) {
+    EXPECT_EQ(a.record_offset(i), whole.record_offset(i));
+    EXPECT_EQ(format::TableType(a.table(i)), events[i].type);
+    EXPECT_EQ(a.type_hash(i), whole.type_hash(i));
+  }
+  const uint64_t sum_a = a.Seal(100, 42, 7);
+  const uint64_t sum_whole = whole.Seal(100, 42, 7);
+  EXPECT_EQ(sum_a, sum_whole);
+  std::vector<uint8_t> bytes_a, bytes_whole;
+  for (size_t k = 0; k < a.piece_count(); ++k) {
+    bytes_a.insert(bytes_a.end(), a.piece_data(k), a.piece_data(k) + a.piece_size(k));
+  }
+  ASSERT_EQ(whole.piece_count(), 1u);
+  bytes_whole.assign(whole.piece_data(0), whole.piece_data(0) + whole.piece_size(0));
+  EXPECT_EQ(bytes_a, bytes_whole);
+  format::BatchInfo info;
+  std::string why;
+  ASSERT_EQ(format::CheckBatch(bytes_a.data(), bytes_a.size(), 0, 100, 7, true, &info, nullptr, &why),
+            format::BatchCheck::kValid)
+      << why;
+  EXPECT_EQ(info.count, 9u);
+  // A cleared batch is reusable.
+  a.Clear();
+  ASSERT_TRUE(a.Add(events[0]).ok());
+  EXPECT_EQ(a.piece_count(), 1u);
+  EXPECT_EQ(a.size(), 1u);
+}
+
+}  // namespace
+}  // namespace opossum

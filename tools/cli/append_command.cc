@@ -1,6 +1,5 @@
 // `opossum append`: events from standard input, one per line, appended as
 // one atomic batch.
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "batch_input.h"
@@ -27,12 +26,6 @@ void RunAppend(const StoreRef& ref, const AppendArgs& args) {
     BlockParser parser(false, "standard input");
     std::string_view block;
     uint64_t first_line = 0;
-    struct stat st;
-    // From a file: room for all its events at once (they encode to about
-    // as many bytes as their JSON), rather than growing step by step.
-    if (fstat(STDIN_FILENO, &st) == 0 && S_ISREG(st.st_mode)) {
-      batch.Reserve(static_cast<uint64_t>(st.st_size) + static_cast<uint64_t>(st.st_size) / 4);
-    }
     while (lines.NextBlock(&block, &first_line)) {
       parser.ParseInto(block, first_line, batch.batch());
     }

@@ -32,8 +32,6 @@ class BatchInput {
   void Add(const Event& e, const std::string& file);
   // The batch, for adding parts encoded elsewhere (BlockParser::ParseInto).
   Batch* batch() { return &batch_; }
-  // Room for about `bytes` of encoded events.
-  void Reserve(uint64_t bytes) { batch_.Reserve(bytes); }
   size_t size() const { return batch_.size(); }
   bool empty() const { return batch_.size() == 0; }
 

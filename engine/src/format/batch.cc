@@ -21,7 +21,9 @@ uint64_t AppendBatch(const Vec<EncodedEvent>& events, uint64_t first_position,
   for (const EncodedEvent& e : events) batch.AddEncoded(e);
   const uint64_t checksum = batch.Seal(first_position, commit_ns, prev_checksum);
   const uint64_t start = out->size();
-  out->insert(out->end(), batch.data(), batch.data() + batch.length());
+  for (size_t k = 0; k < batch.piece_count(); ++k) {
+    out->insert(out->end(), batch.piece_data(k), batch.piece_data(k) + batch.piece_size(k));
+  }
   if (record_offsets) {
     for (size_t i = 0; i < batch.size(); ++i) record_offsets->push_back(start + batch.record_offset(i));
   }

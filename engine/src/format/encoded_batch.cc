@@ -9,20 +9,26 @@ namespace opossum::format {
 
 EncodedBatch::EncodedBatch(uint32_t max_event_size) : max_event_size_(max_event_size) {}
 
-EncodedBatch::~EncodedBatch() { mi_free(data_); }
+EncodedBatch::~EncodedBatch() { FreePieces(); }
+
+void EncodedBatch::FreePieces() {
+  for (Piece& p : pieces_) mi_free(p.data);
+  pieces_.clear();
+}
 
 EncodedBatch::EncodedBatch(EncodedBatch&& o) noexcept
     : max_event_size_(o.max_event_size_),
-      data_(std::exchange(o.data_, nullptr)),
+      pieces_(std::move(o.pieces_)),
       size_(std::exchange(o.size_, 0)),
-      capacity_(std::exchange(o.capacity_, 0)),
       offsets_(std::move(o.offsets_)),
       type_hashes_(std::move(o.type_hashes_)),
       tag_end_(std::move(o.tag_end_)),
       tag_hashes_(std::move(o.tag_hashes_)),
       ids_(std::move(o.ids_)),
       flags_(std::move(o.flags_)),
-      with_ids_(std::exchange(o.with_ids_, 0)) {}
+      with_ids_(std::exchange(o.with_ids_, 0)) {
+  o.pieces_.clear();
+}
 
 EncodedBatch& EncodedBatch::operator=(EncodedBatch&& o) noexcept {
   if (this != &o) {
@@ -34,25 +40,46 @@ EncodedBatch& EncodedBatch::operator=(EncodedBatch&& o) noexcept {
 
 void EncodedBatch::Reserve(uint64_t bytes) {
   bytes = Align8(std::max<uint64_t>(bytes, kBatchHeaderSize));
-  if (bytes <= capacity_) return;
-  auto* p = static_cast<uint8_t*>(mi_realloc_aligned(data_, bytes, 8));
+  if (pieces_.empty()) pieces_.push_back(Piece{});
+  Piece& last = pieces_.back();
+  // Room in the last piece for what the batch does not hold yet.
+  const uint64_t want = last.size + (bytes > size_ ? bytes - size_ : 0);
+  if (want <= last.capacity) return;
+  auto* p = static_cast<uint8_t*>(mi_realloc_aligned(last.data, want, 8));
   if (p == nullptr) throw std::bad_alloc();
-  data_ = p;
-  capacity_ = bytes;
-  if (bytes >= (uint64_t{8} << 20)) AdviseHugePages(data_, bytes);
+  last.data = p;
+  last.capacity = want;
+  if (want >= (uint64_t{8} << 20)) AdviseHugePages(p, want);
 }
 
 uint8_t* EncodedBatch::Grow(uint64_t record_bytes) {
   if (size_ == 0) {
-    if (capacity_ < kBatchHeaderSize + record_bytes) Reserve(4096 + record_bytes);
-    std::memset(data_, 0, kBatchHeaderSize);
+    if (pieces_.empty()) pieces_.push_back(Piece{});
+    if (pieces_[0].capacity < kBatchHeaderSize + record_bytes) Reserve(4096 + record_bytes);
+    Piece& first = pieces_[0];
+    std::memset(first.data, 0, kBatchHeaderSize);
+    first.begin = 0;
+    first.start = 0;
+    first.size = kBatchHeaderSize;
     size_ = kBatchHeaderSize;
   }
-  if (size_ + record_bytes > capacity_) Reserve(std::max(capacity_ * 2, size_ + record_bytes));
-  uint8_t* at = data_ + size_;
+  Piece& last = pieces_.back();
+  if (last.size + record_bytes > last.capacity) {
+    Reserve(size_ + std::max(last.capacity, record_bytes));
+  }
+  uint8_t* at = pieces_.back().data + pieces_.back().size;
   offsets_.push_back(size_);
+  pieces_.back().size += record_bytes;
   size_ += record_bytes;
   return at;
+}
+
+uint8_t* EncodedBatch::At(uint64_t offset) const {
+  // The last piece whose start is at or before `offset`.
+  auto it = std::upper_bound(pieces_.begin(), pieces_.end(), offset,
+                             [](uint64_t off, const Piece& p) { return off < p.start; });
+  const Piece& p = *(it - 1);
+  return p.data + p.begin + (offset - p.start);
 }
 
 namespace {
@@ -101,24 +128,26 @@ void EncodedBatch::AddEncoded(const EncodedEvent& e) {
 
 void EncodedBatch::Extend(EncodedBatch&& o) {
   if (o.empty()) return;
-  if (empty() && capacity_ < o.size_) {
-    const uint32_t limit = std::min(max_event_size_, o.max_event_size_);
+  const uint32_t limit = std::min(max_event_size_, o.max_event_size_);
+  if (empty()) {
     *this = std::move(o);
     max_event_size_ = limit;
-    o.Clear();
     return;
   }
-  max_event_size_ = std::min(max_event_size_, o.max_event_size_);
-  const uint64_t records = o.size_ - kBatchHeaderSize;
-  if (size_ == 0) {
-    Reserve(kBatchHeaderSize + records);
-    std::memset(data_, 0, kBatchHeaderSize);
-    size_ = kBatchHeaderSize;
-  } else if (size_ + records > capacity_) {
-    Reserve(std::max(capacity_ * 2, size_ + records));
-  }
-  std::memcpy(data_ + size_, o.data_ + kBatchHeaderSize, records);
+  max_event_size_ = limit;
+  // o's pieces follow ours; its batch header is skipped.
   const uint64_t shift = size_ - kBatchHeaderSize;
+  o.pieces_[0].begin += kBatchHeaderSize;
+  for (Piece& p : o.pieces_) {
+    if (p.size == p.begin) {
+      mi_free(p.data);
+      continue;
+    }
+    p.start = size_;
+    size_ += p.size - p.begin;
+    pieces_.push_back(p);
+  }
+  o.pieces_.clear();
   for (uint64_t off : o.offsets_) offsets_.push_back(off + shift);
   const auto tags_before = static_cast<uint32_t>(tag_hashes_.size());
   for (uint32_t end : o.tag_end_) tag_end_.push_back(end + tags_before);
@@ -127,11 +156,14 @@ void EncodedBatch::Extend(EncodedBatch&& o) {
   ids_.insert(ids_.end(), o.ids_.begin(), o.ids_.end());
   flags_.insert(flags_.end(), o.flags_.begin(), o.flags_.end());
   with_ids_ += o.with_ids_;
-  size_ += records;
   o.Clear();
 }
 
 void EncodedBatch::Clear() {
+  // The first buffer stays for the next events; the others go.
+  for (size_t k = 1; k < pieces_.size(); ++k) mi_free(pieces_[k].data);
+  if (pieces_.size() > 1) pieces_.resize(1);
+  if (!pieces_.empty()) pieces_[0].begin = pieces_[0].size = pieces_[0].start = 0;
   size_ = 0;
   offsets_.clear();
   type_hashes_.clear();
@@ -143,15 +175,19 @@ void EncodedBatch::Clear() {
 }
 
 const void* EncodedBatch::table(size_t i) const {
-  return TableFromBytes(data_ + offsets_[i] + kRecordHeaderSize);
+  return TableFromBytes(At(offsets_[i]) + kRecordHeaderSize);
 }
 
 uint64_t EncodedBatch::Seal(uint64_t first_position, int64_t commit_ns, uint64_t prev_checksum) {
   thread_local Vec<uint32_t> sums;
   sums.clear();
   sums.reserve(size());
+  size_t piece = 0;
   for (size_t i = 0; i < size(); ++i) {
-    uint8_t* rec = data_ + offsets_[i];
+    // Records are in offset order: walk the pieces along.
+    while (piece + 1 < pieces_.size() && pieces_[piece + 1].start <= offsets_[i]) ++piece;
+    const Piece& pc = pieces_[piece];
+    uint8_t* rec = pc.data + pc.begin + (offsets_[i] - pc.start);
     RecordHeader rh;
     std::memcpy(&rh, rec, sizeof(rh));
     rh.position = first_position + i;
@@ -167,9 +203,10 @@ uint64_t EncodedBatch::Seal(uint64_t first_position, int64_t commit_ns, uint64_t
   bh.count = static_cast<uint32_t>(size());
   bh.first_position = first_position;
   bh.length = size_;
-  std::memcpy(data_, &bh, sizeof(bh));
-  bh.checksum = BatchChecksum(data_, sums.data(), sums.size(), prev_checksum);
-  std::memcpy(data_ + 24, &bh.checksum, 8);
+  uint8_t* header = pieces_[0].data;
+  std::memcpy(header, &bh, sizeof(bh));
+  bh.checksum = BatchChecksum(header, sums.data(), sums.size(), prev_checksum);
+  std::memcpy(header + 24, &bh.checksum, 8);
   return bh.checksum;
 }
 

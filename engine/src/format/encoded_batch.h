@@ -1,9 +1,11 @@
 // A batch being built: each event is checked, encoded and framed as it is
-// added, straight into one buffer laid out as the batch will lie in a
-// segment (docs/format-segment.md). Committing it fills in positions,
-// commit timestamps and checksums in place (Seal) and writes the buffer as
-// it is: the event bytes are copied once, from the encoder into the batch.
-// Pure memory: no I/O.
+// added, straight into memory laid out as the batch will lie in a segment
+// (docs/format-segment.md). Committing it fills in positions, commit
+// timestamps and checksums in place (Seal) and writes the bytes as they are:
+// the event bytes are copied once, from the encoder into the batch. The
+// bytes are a list of pieces (one while events are added one by one; Extend
+// appends another batch's pieces without copying them), written with one
+// pwritev. Pure memory: no I/O.
 #ifndef OPOSSUM_FORMAT_ENCODED_BATCH_H_
 #define OPOSSUM_FORMAT_ENCODED_BATCH_H_
 
@@ -34,8 +36,8 @@ class EncodedBatch {
   Status Add(const Event& e);
   // Appends an event encoded earlier.
   void AddEncoded(const EncodedEvent& e);
-  // Moves the events of `other` to the end of this batch (a copy of their
-  // bytes; no re-encoding). `other` is left empty.
+  // Moves the events of `other` to the end of this batch: its pieces join
+  // this batch's, nothing is copied or encoded again. `other` is left empty.
   void Extend(EncodedBatch&& other);
   void Clear();
 
@@ -65,17 +67,31 @@ class EncodedBatch {
   // time of records without their own timestamp, every record checksum and
   // the batch header, chained to `prev_checksum`; returns the batch checksum.
   uint64_t Seal(uint64_t first_position, int64_t commit_ns, uint64_t prev_checksum);
-  // The framed bytes (whole after Seal).
-  const uint8_t* data() const { return data_; }
+  // The framed bytes (whole after Seal), in order: piece k is
+  // piece_data(k)[0, piece_size(k)).
+  size_t piece_count() const { return pieces_.size(); }
+  const uint8_t* piece_data(size_t k) const { return pieces_[k].data + pieces_[k].begin; }
+  uint64_t piece_size(size_t k) const { return pieces_[k].size - pieces_[k].begin; }
 
  private:
   static constexpr uint8_t kHasId = 1, kHasTimestamp = 2;
+  // An owned buffer (mimalloc, 8-byte aligned) whose bytes [begin, size)
+  // are the batch's bytes [start, start + size - begin). The first piece
+  // starts with the batch header.
+  struct Piece {
+    uint8_t* data = nullptr;
+    uint64_t begin = 0;
+    uint64_t size = 0;
+    uint64_t capacity = 0;
+    uint64_t start = 0;
+  };
   uint8_t* Grow(uint64_t record_bytes);  // room for one more record
+  uint8_t* At(uint64_t offset) const;    // the batch's byte at `offset`
+  void FreePieces();
 
   uint32_t max_event_size_;
-  uint8_t* data_ = nullptr;  // mimalloc, 8-byte aligned; starts with the batch header
-  uint64_t size_ = 0;
-  uint64_t capacity_ = 0;
+  Vec<Piece> pieces_;
+  uint64_t size_ = 0;  // the batch's length so far
   Vec<uint64_t> offsets_;
   Vec<uint64_t> type_hashes_;
   Vec<uint32_t> tag_end_;  // tag_hashes_ of event i end here

@@ -370,7 +370,9 @@ Status StoreCore::WriteGroup(const std::vector<Pending*>& accepted, std::vector<
     for (size_t i = 0; i < p->batch.size(); ++i) {
       locations->push_back(format::PackLocation(ordinal, off + p->batch.record_offset(i)));
     }
-    iov.push_back({const_cast<uint8_t*>(p->batch.data()), len});
+    for (size_t k = 0; k < p->batch.piece_count(); ++k) {
+      iov.push_back({const_cast<uint8_t*>(p->batch.piece_data(k)), p->batch.piece_size(k)});
+    }
     pieces.back().bytes += len;
     off += len;
   }
