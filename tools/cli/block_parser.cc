@@ -101,6 +101,7 @@ void BlockParser::Run(std::string_view block, uint64_t first_line_no, bool encod
     p.events.clear();
     p.lines.clear();
     p.positions.clear();
+    p.batch = Batch();  // a part left over from a failed call starts empty
     p.error_line = 0;
     Event reused;
     uint64_t line_no = p.first_line;

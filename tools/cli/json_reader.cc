@@ -124,8 +124,8 @@ struct EventParser::Impl {
   simdjson::ondemand::parser ondemand;
   std::string padded;  // a copy of a line that has no padding after it
   Impl() {
-    [[maybe_unused]] auto a = dom.allocate(1 << 16, kMaxJsonDepth);
-    [[maybe_unused]] auto b = ondemand.allocate(1 << 16, kMaxJsonDepth);
+    [[maybe_unused]] auto a = dom.allocate(1 << 16, kMaxJsonDepth + 1);
+    [[maybe_unused]] auto b = ondemand.allocate(1 << 16, kMaxJsonDepth + 1);
   }
 };
 
@@ -438,7 +438,7 @@ bool EventParser::ParseKeepingNumbers(std::string_view line, bool padded, Event*
 
 bool ParseQuery(std::string_view json, Query* out, std::string* why) {
   dom::parser parser;
-  [[maybe_unused]] auto alloc_err = parser.allocate(json.size() + 64, kMaxJsonDepth);
+  [[maybe_unused]] auto alloc_err = parser.allocate(json.size() + 64, kMaxJsonDepth + 1);
   dom::element doc;
   if (!ParseDocument(parser, json, false, &doc, why)) {
     *why = "query: " + *why;
@@ -449,7 +449,7 @@ bool ParseQuery(std::string_view json, Query* out, std::string* why) {
 
 bool ParseCondition(std::string_view json, AppendCondition* out, std::string* why) {
   dom::parser parser;
-  [[maybe_unused]] auto alloc_err = parser.allocate(json.size() + 64, kMaxJsonDepth);
+  [[maybe_unused]] auto alloc_err = parser.allocate(json.size() + 64, kMaxJsonDepth + 1);
   dom::element doc;
   if (!ParseDocument(parser, json, false, &doc, why)) {
     *why = "condition: " + *why;

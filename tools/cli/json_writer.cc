@@ -3,6 +3,7 @@
 #include <array>
 #include <chrono>
 #include <cstdio>
+#include <limits>
 #include <cstring>
 
 namespace opossum::cli {
@@ -245,9 +246,13 @@ std::optional<int64_t> ParseTimestamp(std::string_view t) {
   if (i != t.size()) return std::nullopt;
   const int64_t days_since = sys_days{ymd}.time_since_epoch().count();
   const int64_t secs = days_since * 86400 + h * 3600 + m * 60 + s - offset_s;
-  // Within int64 nanoseconds: years 1678..2261.
-  if (secs < -9'223'372'036LL || secs > 9'223'372'035LL) return std::nullopt;
-  return secs * 1'000'000'000 + frac;
+  // Within int64 nanoseconds (1677-09-21T00:12:43.145224192Z to
+  // 2262-04-11T23:47:16.854775807Z).
+  const __int128 ns = static_cast<__int128>(secs) * 1'000'000'000 + frac;
+  if (ns < std::numeric_limits<int64_t>::min() || ns > std::numeric_limits<int64_t>::max()) {
+    return std::nullopt;
+  }
+  return static_cast<int64_t>(ns);
 }
 
 }  // namespace opossum::cli
