@@ -49,7 +49,7 @@ void EncodedBatch::Reserve(uint64_t bytes) {
   if (p == nullptr) throw std::bad_alloc();
   last.data = p;
   last.capacity = want;
-  if (want >= (uint64_t{8} << 20)) AdviseHugePages(p, want);
+  if (want >= (uint64_t{4} << 20)) AdviseHugePages(p, want);
 }
 
 uint8_t* EncodedBatch::Grow(uint64_t record_bytes) {
