@@ -1419,6 +1419,26 @@ TEST(CliJsonConditionTest, AfterMustBeANonNegativeInteger) {
   }
 }
 
+TEST(CliJsonConditionTest, RefusesRepeatedFields) {
+  const std::vector<std::pair<std::string, std::string>> bad = {
+      {R"({"fail_if_events_match": {}, "fail_if_events_match": {}})", "given twice"},
+      {R"({"fail_if_events_match": {}, "after": 1, "after": 2})", "given twice"},
+      {R"({"fail_if_events_match": {"items": [], "items": []}})", "given twice"},
+      {R"({"fail_if_events_match": {"items": [{"tags": ["a"], "tags": ["b"]}]}})", "given twice"},
+      {R"({"fail_if_events_match": {"items": [{"types": ["A"], "types": ["B"]}]}})", "given twice"},
+  };
+  for (const auto& [json, why_part] : bad) {
+    AppendCondition c;
+    std::string why;
+    EXPECT_FALSE(ParseCondition(json, &c, &why)) << json;
+    EXPECT_NE(why.find(why_part), std::string::npos) << json << ": " << why;
+  }
+  Query q;
+  std::string why;
+  EXPECT_FALSE(ParseQuery(R"({"items": [{"tags": ["a"]}], "items": [{"tags": ["b"]}]})", &q, &why));
+  EXPECT_NE(why.find("given twice"), std::string::npos) << why;
+}
+
 TEST(CliJsonConditionTest, RefusesUnknownFieldsMissingQueryAndBadQuery) {
   const std::vector<std::pair<std::string, std::string>> bad = {
       {R"({"fail_if_events_match": {}, "after": 1, "before": 2})", "unknown field \"before\""},

@@ -2,6 +2,8 @@
 
 #include <simdjson.h>
 
+#include <utility>
+
 #include "json_text.h"
 #include "json_writer.h"
 
@@ -57,11 +59,17 @@ bool QueryFrom(dom::element el, std::string_view what, Query* out, std::string* 
     return false;
   }
   out->items.clear();
+  bool seen_items = false;
   for (auto [key, value] : obj) {
     if (key != "items") {
       *why = std::string(what) + ": unknown field " + Quoted(key) + " (expected \"items\")";
       return false;
     }
+    if (seen_items) {
+      *why = std::string(what) + ": field \"items\" is given twice";
+      return false;
+    }
+    seen_items = true;
     dom::array items;
     if (value.get_array().get(items) != simdjson::SUCCESS) {
       *why = std::string(what) + ": \"items\" must be an array";
@@ -76,8 +84,14 @@ bool QueryFrom(dom::element el, std::string_view what, Query* out, std::string* 
         return false;
       }
       QueryItem qi;
+      bool seen_types = false, seen_tags = false;
       for (auto [k, v] : io) {
         std::string w;
+        if ((k == "types" && std::exchange(seen_types, true)) ||
+            (k == "tags" && std::exchange(seen_tags, true))) {
+          *why = where + ": field " + Quoted(k) + " is given twice";
+          return false;
+        }
         if (k == "types") {
           if (!StringArray(v, "types", &qi.types, &w)) {
             *why = where + ": " + w;
@@ -463,6 +477,10 @@ bool ParseCondition(std::string_view json, AppendCondition* out, std::string* wh
   *out = AppendCondition{};
   bool have_query = false;
   for (auto [key, value] : obj) {
+    if ((key == "fail_if_events_match" && have_query) || (key == "after" && out->after)) {
+      *why = "condition: field " + Quoted(key) + " is given twice";
+      return false;
+    }
     if (key == "fail_if_events_match") {
       if (!QueryFrom(value, "condition query", &out->fail_if_events_match, why)) return false;
       have_query = true;
