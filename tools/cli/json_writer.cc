@@ -248,11 +248,17 @@ std::optional<int64_t> ParseTimestamp(std::string_view t) {
   const int64_t secs = days_since * 86400 + h * 3600 + m * 60 + s - offset_s;
   // Within int64 nanoseconds (1677-09-21T00:12:43.145224192Z to
   // 2262-04-11T23:47:16.854775807Z).
-  const __int128 ns = static_cast<__int128>(secs) * 1'000'000'000 + frac;
-  if (ns < std::numeric_limits<int64_t>::min() || ns > std::numeric_limits<int64_t>::max()) {
+  constexpr int64_t kMaxSecs = std::numeric_limits<int64_t>::max() / 1'000'000'000;  // ...036
+  constexpr int64_t kMinSecs = std::numeric_limits<int64_t>::min() / 1'000'000'000 - 1;  // ...037
+  if (secs > kMaxSecs || secs < kMinSecs) return std::nullopt;
+  if (secs == kMaxSecs && frac > std::numeric_limits<int64_t>::max() % 1'000'000'000) {
     return std::nullopt;
   }
-  return static_cast<int64_t>(ns);
+  if (secs == kMinSecs && frac < 1'000'000'000 + std::numeric_limits<int64_t>::min() % 1'000'000'000) {
+    return std::nullopt;
+  }
+  // Negative seconds in two steps, so that the product never leaves int64.
+  return secs < 0 ? (secs + 1) * 1'000'000'000 + (frac - 1'000'000'000) : secs * 1'000'000'000 + frac;
 }
 
 }  // namespace opossum::cli
