@@ -53,21 +53,34 @@ enum ChildExit : int {
 
 std::string ChildExitName(int code) {
   switch (code) {
-    case kChildOk: return "ok";
-    case kOpenFailed: return "Store::Open failed";
-    case kReadFailed: return "a read failed";
-    case kAppendFailed: return "an Append failed with an unexpected status";
-    case kDisjointConditionFailed: return "an append on the child's own tag hit a condition";
-    case kBadConflictPosition: return "conflicting_position() not after the condition's `after`";
-    case kBadData: return "an event's data could not be parsed";
-    case kHeadDoesNotSeeOtherProcess: return "Head() did not reflect the other process's append";
-    case kReadDoesNotSeeOtherProcess: return "a read did not see the other process's append";
+    case kChildOk:
+      return "ok";
+    case kOpenFailed:
+      return "Store::Open failed";
+    case kReadFailed:
+      return "a read failed";
+    case kAppendFailed:
+      return "an Append failed with an unexpected status";
+    case kDisjointConditionFailed:
+      return "an append on the child's own tag hit a condition";
+    case kBadConflictPosition:
+      return "conflicting_position() not after the condition's `after`";
+    case kBadData:
+      return "an event's data could not be parsed";
+    case kHeadDoesNotSeeOtherProcess:
+      return "Head() did not reflect the other process's append";
+    case kReadDoesNotSeeOtherProcess:
+      return "a read did not see the other process's append";
     case kConditionMissedOtherProcess:
       return "a condition did not see the other process's matching event";
-    case kPipeFailed: return "pipe read/write failed";
-    case kGaveUp: return "too many attempts";
-    case kUnexpectedPosition: return "an append returned an unexpected position";
-    default: return "exit code " + std::to_string(code);
+    case kPipeFailed:
+      return "pipe read/write failed";
+    case kGaveUp:
+      return "too many attempts";
+    case kUnexpectedPosition:
+      return "an append returned an unexpected position";
+    default:
+      return "exit code " + std::to_string(code);
   }
 }
 
@@ -156,8 +169,8 @@ std::string CheckSnapshot(const Reader& snap) {
   std::map<std::string, int> finished;
   Status s = snap.ForEach(Query::All(), {}, [&](const EventView& v) {
     if (v.position() != expect) {
-      problem = "expected position " + std::to_string(expect) + ", got " +
-                std::to_string(v.position());
+      problem =
+          "expected position " + std::to_string(expect) + ", got " + std::to_string(v.position());
       return false;
     }
     ++expect;
@@ -244,8 +257,8 @@ TEST(MultiProcessAppend, CounterAcrossProcessesLosesNoUpdate) {
           value = p->v;
         }
         uint64_t k = 1 + (done + static_cast<uint64_t>(c)) % 3;
-        auto events = MakeBatch("c" + std::to_string(c) + "-" + std::to_string(done), k,
-                                value + 1, {"counter", proc});
+        auto events = MakeBatch("c" + std::to_string(c) + "-" + std::to_string(done), k, value + 1,
+                                {"counter", proc});
         AppendCondition cond{Query::ForTags({"counter"}), std::nullopt};
         if (last) cond.after = last->position();
         uint64_t pos = 0;
@@ -415,8 +428,8 @@ TEST(MultiProcessVisibility, HeadReadsAndConditionsSeeTheOtherProcess) {
     if (!Receive(a_to_b[0], &msg)) return kPipeFailed;  // A is open and has read
     auto batch = MakeBatch("b-1", 3, 0, {"shared"});
     uint64_t pos = 0;
-    Status s = store->Append(std::span<const Event>(batch), AppendCondition{shared, std::nullopt},
-                             &pos);
+    Status s =
+        store->Append(std::span<const Event>(batch), AppendCondition{shared, std::nullopt}, &pos);
     if (!s.ok()) return kAppendFailed;
     if (pos != 3) return kUnexpectedPosition;
     if (!Send(b_to_a[1], pos)) return kPipeFailed;
@@ -451,8 +464,8 @@ TEST(MultiProcessVisibility, HeadReadsAndConditionsSeeTheOtherProcess) {
   ASSERT_TRUE(store->Read(Query::All(), {}, &all).ok());
   std::vector<std::string> order;
   for (const EventView& v : all) order.push_back(TagWithPrefix(v, kBatchPrefix));
-  EXPECT_EQ(order, (std::vector<std::string>{"batch:b-1", "batch:b-1", "batch:b-1",
-                                              "batch:a-fresh", "batch:b-2"}));
+  EXPECT_EQ(order, (std::vector<std::string>{"batch:b-1", "batch:b-1", "batch:b-1", "batch:a-fresh",
+                                             "batch:b-2"}));
 }
 
 // A read-only handle opened while no other process has the store open must
@@ -492,8 +505,7 @@ TEST(MultiProcessVisibility, ReadOnlyOpenFirstDoesNotBlockAWriter) {
         std::unique_ptr<Store> store;
         if (!OpenStore(dir, &store).ok()) return kOpenFailed;
         uint64_t last = 0;
-        if (!store->Append(std::span<const Event>(MakeBatch("w", 2, 0, {"w"})), std::nullopt,
-                           &last)
+        if (!store->Append(std::span<const Event>(MakeBatch("w", 2, 0, {"w"})), std::nullopt, &last)
                  .ok()) {
           return kAppendFailed;
         }
@@ -560,6 +572,84 @@ TEST(MultiProcessAppend, ChildrenCreatingOneStoreTogether) {
     for (int b = 0; b < kBatches; ++b) expected += 1 + static_cast<uint64_t>(b + c) % 4;
   }
   EXPECT_EQ(store->Head(), expected);
+  EXPECT_TRUE(store->Verify().ok());
+}
+
+// Opens (read-only and writable, in turn) while a writer in another process
+// appends: every open must succeed and see a consistent store. The writer grows the position index,
+// the postings and the key table (new tags all the time) and indexes each
+// group just before committing it; an open that read those files and the
+// ledger in the wrong order took a moving writer for damaged indexes.
+TEST(MultiProcessVisibility, OpensWhileAnotherProcessAppends) {
+  TempDir dir;
+  CreateStore(dir);
+  constexpr uint64_t kAppends = 20000;
+  int go[2];
+  ASSERT_EQ(::pipe(go), 0);
+  const std::string done = (dir.path() / "writer-done").string();
+  pid_t writer = Spawn(
+      [&]() -> int {
+        ::close(go[0]);
+        Options o;
+        o.durability = Durability::kBuffered;
+        std::unique_ptr<Store> store;
+        if (!Store::Open(dir.path(), kStoreName, o, &store).ok()) return kOpenFailed;
+        if (!Send(go[1], 1)) return kPipeFailed;
+        for (uint64_t i = 0; i < kAppends; ++i) {
+          auto batch = MakeBatch("w" + std::to_string(i), 1 + i % 3, i, {"n:" + std::to_string(i)});
+          if (!store->Append(std::span<const Event>(batch)).ok()) return kAppendFailed;
+        }
+        store.reset();
+        std::FILE* f = std::fopen(done.c_str(), "w");
+        if (f != nullptr) std::fclose(f);
+        return kChildOk;
+      },
+      60);
+  ASSERT_GT(writer, 0);
+  ::close(go[1]);
+  pid_t reader = Spawn(
+      [&]() -> int {
+        uint64_t msg = 0;
+        if (!Receive(go[0], &msg)) return kPipeFailed;  // the writer has the store open
+        uint64_t last_head = 0;
+        for (int opens = 0; opens < 200000; ++opens) {
+          const bool finished = std::filesystem::exists(done);
+          std::unique_ptr<Store> store;
+          const bool read_only = opens % 2 == 0;
+          Status s = OpenStore(dir, &store, read_only);
+          if (!s.ok()) {
+            std::fprintf(stderr, "%s open %d: %s\n", read_only ? "read-only" : "writable", opens,
+                         s.ToString().c_str());
+            return kOpenFailed;
+          }
+          const uint64_t head = store->Head();
+          if (head < last_head) return kUnexpectedPosition;
+          last_head = head;
+          std::vector<EventView> tagged;
+          const uint64_t n = head == 0 ? 0 : (head * 7919) % kAppends;
+          s = store->Read(Query::ForTags({"n:" + std::to_string(n)}), {}, &tagged);
+          if (!s.ok()) {
+            std::fprintf(stderr, "read after open %d: %s\n", opens, s.ToString().c_str());
+            return kReadFailed;
+          }
+          if (finished) {
+            std::fprintf(stderr, "[ info     ] %d opens while the writer appended %llu events\n",
+                         opens, static_cast<unsigned long long>(head));
+            break;
+          }
+        }
+        return kChildOk;
+      },
+      60);
+  ASSERT_GT(reader, 0);
+  ::close(go[0]);
+  EXPECT_EQ(WaitChild(writer), "") << "the writer";
+  EXPECT_EQ(WaitChild(reader), "") << "the opener (its stderr names the failure)";
+
+  std::unique_ptr<Store> store;
+  Status s = OpenStore(dir, &store);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_EQ(CheckSnapshot(store->NewReader()), "");
   EXPECT_TRUE(store->Verify().ok());
 }
 

@@ -21,8 +21,8 @@ struct KeysHeader {
   uint64_t capacity;
   uint64_t count;
   uint64_t generation;
-  uint64_t sealed;          // 1: seal_checksum covers the slots (set at a clean close)
-  uint64_t seal_checksum;   // XXH3-64 of the slots
+  uint64_t sealed;         // 1: seal_checksum covers the slots (set at a clean close)
+  uint64_t seal_checksum;  // XXH3-64 of the slots
   uint64_t reserved1;
 };
 static_assert(sizeof(KeysHeader) == kIndexHeaderSize);
@@ -75,8 +75,8 @@ KeyIndex::~KeyIndex() = default;
 
 uint64_t KeyIndex::generation() const { return table_.load(std::memory_order_acquire)->generation; }
 
-Status KeyIndex::MapTable(const fs::path& path, bool create, uint64_t capacity,
-                          uint64_t generation, std::unique_ptr<Table>* out) {
+Status KeyIndex::MapTable(const fs::path& path, bool create, uint64_t capacity, uint64_t generation,
+                          std::unique_ptr<Table>* out) {
   auto t = std::make_unique<Table>();
   Status s;
   if (create) {
@@ -202,8 +202,7 @@ const KeySlot* KeyIndex::Find(uint64_t hash, bool* damaged) const {
 
 bool KeyIndex::BlockInBounds(uint64_t off, uint64_t key) const {
   auto ok = [&](uint64_t size) {
-    if (off < kIndexHeaderSize || off % 8 != 0 || off > size ||
-        size - off < sizeof(PostingBlock)) {
+    if (off < kIndexHeaderSize || off % 8 != 0 || off > size || size - off < sizeof(PostingBlock)) {
       return false;
     }
     const PostingBlock* b = BlockAt(postings_.data(), off);
@@ -221,9 +220,11 @@ bool KeyIndex::BlockInBounds(uint64_t off, uint64_t key) const {
 bool KeyIndex::HeaderPlausible(uint64_t head) const {
   auto* ph = reinterpret_cast<const PostingsHeader*>(postings_.data());
   uint64_t end = A(const_cast<uint64_t&>(ph->alloc_end)).load();
-  return ph->magic == kPostingsMagic && ph->version == kIndexVersion &&
-         end >= kIndexHeaderSize && end <= postings_.size() && end % 8 == 0 &&
-         indexed_through() <= head;
+  // Another process may have grown the file (then moved alloc_end) since
+  // this one mapped it.
+  if (end > postings_.size()) const_cast<io::GrowableMap&>(postings_).RefreshSize();
+  return ph->magic == kPostingsMagic && ph->version == kIndexVersion && end >= kIndexHeaderSize &&
+         end <= postings_.size() && end % 8 == 0 && indexed_through() <= head;
 }
 
 uint64_t KeyIndex::indexed_through() const {

@@ -107,33 +107,51 @@ Status StoreCore::OpenFiles() {
   }
 
   // The indexes are derived data: missing, damaged or stale ones are rebuilt.
+  // While other processes have the store open, a writer among them moves the
+  // files on: it grows the position index and renames a new key table into
+  // place before it publishes them in the ledger, and indexes a group just
+  // before it commits it. So the ledger is read first, and files opened after
+  // that read are at least as far along as it says.
+  const bool exclusive = writable_ && alone;
+  uint64_t head = 0;
+  {
+    log::LogState commit;
+    head = ledger_.LatestCommit(&commit) ? commit.head : 0;
+    head = std::max(head, ledger_.published_head());
+  }
+  const uint64_t keys_generation = ledger_.keys_generation();
   const fs::path index_dir = path_ / "index";
   bool index_ok = fs::exists(index_dir / "positions") && fs::exists(index_dir / "keys") &&
                   fs::exists(index_dir / "postings");
   keys_ = std::make_unique<index::KeyIndex>();
   positions_ = std::make_unique<index::PositionIndex>();
   index_ok = index_ok && positions_->Open(index_dir / "positions", writable_).ok();
-  index_ok = index_ok && keys_->Open(index_dir, writable_, ledger_.keys_generation()).ok();
-  index_ok = index_ok && keys_->generation() >= ledger_.keys_generation();
+  index_ok = index_ok && keys_->Open(index_dir, writable_, keys_generation).ok();
+  index_ok = index_ok && keys_->generation() >= keys_generation;
   index_ok = index_ok && keys_->CheckSealAndUnseal(writable_).ok();
-  {
-    log::LogState commit;
-    uint64_t head = ledger_.LatestCommit(&commit) ? commit.head : ledger_.published_head();
-    index_ok = index_ok && keys_->HeaderPlausible(std::max(head, ledger_.published_head())) &&
-               positions_->Covers(head);
+  if (index_ok) {
+    // Alone, nothing may be indexed past the commit: a writer that died
+    // between indexing its group and committing it leaves entries for
+    // positions that recovery may give to other events. With others, the
+    // live writer's group may be indexed and not yet committed; its room in
+    // the position index was made before (read the mark, then the size).
+    const uint64_t indexed = keys_->indexed_through();
+    index_ok = keys_->HeaderPlausible(exclusive ? head : UINT64_MAX) &&
+               positions_->RefreshSize().ok() &&
+               positions_->Covers(exclusive ? head : std::max(head, indexed));
   }
-  if (!index_ok && !(writable_ && alone)) {
+  if (!index_ok && !exclusive) {
     return fail(Status::Corruption("the indexes in " + (path_ / "index").string() +
                                    " are damaged; open the store for writing while no other "
                                    "process uses it to rebuild them"));
   }
 
-  if (writable_ && alone) {
+  if (exclusive) {
     if (!(s = write_lock_.Lock(options_.lock_timeout)).ok()) return fail(s);
     // Without a boot id to compare, assume the machine restarted (the
     // slower, safe recovery).
-    bool restarted = !ledger_.clean() &&
-                     (io::BootId().empty() || ledger_.boot_id() != io::BootId());
+    bool restarted =
+        !ledger_.clean() && (io::BootId().empty() || ledger_.boot_id() != io::BootId());
     if (!index_ok) {
       // Recreate the damaged files from scratch.
       std::error_code ec;
@@ -197,7 +215,8 @@ Status StoreCore::Recover(bool full) {
     // A segment whose creation was cut short held nothing committed.
     std::error_code ec;
     fs::remove(segments_.torn_path(), ec);
-    if (ec) return Status::IOError("remove " + segments_.torn_path().string() + ": " + ec.message());
+    if (ec)
+      return Status::IOError("remove " + segments_.torn_path().string() + ": " + ec.message());
   }
   for (uint64_t i = 0; i < segments_.count(); ++i) {
     if (!(s = segments_.Repair(i)).ok()) return s;
