@@ -1,6 +1,7 @@
-// The only place that talks to the operating system about files: plain file
-// I/O (pwrite/pread/fdatasync/fallocate), memory maps, OS file locks, folders
-// and the clock. Everything returns a Status that keeps the OS's message.
+// The engine's files: plain file I/O (pwrite/pread/fdatasync/fallocate),
+// memory maps, OS file locks, folders and the clock. Every call goes to the
+// current Env (io/env.h), the one place that talks to the operating system.
+// Everything returns a Status that keeps the OS's message.
 #ifndef OPOSSUM_IO_FILE_H_
 #define OPOSSUM_IO_FILE_H_
 
@@ -13,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "io/env.h"
 #include "opossum/status.h"
 
 namespace opossum::io {
@@ -25,7 +27,7 @@ Status ErrnoStatus(std::string_view what, const fs::path& path, int err);
 // An open file descriptor. Move-only; closes on destruction.
 class File {
  public:
-  enum class Mode { kReadOnly, kReadWrite, kCreate };
+  using Mode = OpenMode;
 
   File() = default;
   ~File();
@@ -44,7 +46,7 @@ class File {
   Status PWriteV(const struct iovec* iov, int count, uint64_t offset) const;
   Status PRead(void* data, size_t size, uint64_t offset) const;
   Status DataSync() const;
-  Status Sync() const;  // fsync: data and all metadata
+  Status Sync() const;                                      // fsync: data and all metadata
   Status Allocate(uint64_t offset, uint64_t length) const;  // posix_fallocate
   Status Truncate(uint64_t size) const;
   Status Size(uint64_t* size) const;
@@ -74,8 +76,8 @@ class Mapping {
   Status Sync(uint64_t offset, uint64_t length) const;
 
  private:
-  struct Impl;
-  std::unique_ptr<Impl> impl_;
+  std::unique_ptr<MappedRegion> region_;
+  fs::path path_;
   uint8_t* data_ = nullptr;
   uint64_t size_ = 0;
 };
@@ -101,8 +103,8 @@ class FileLock {
   Status UnlockShared();
 
  private:
-  struct Impl;
-  std::unique_ptr<Impl> impl_;
+  std::unique_ptr<LockHandle> handle_;
+  fs::path path_;
 };
 
 // The permission bits of the file at `path` (st_mode & 07777), and chmod.
@@ -117,6 +119,8 @@ Status CreateDirs(const fs::path& dir);
 Status ListDir(const fs::path& dir, std::vector<std::string>* names);
 // Atomically replaces `to` with `from`.
 Status Rename(const fs::path& from, const fs::path& to);
+// Removes a file; a missing one is not an error.
+Status RemoveFile(const fs::path& path);
 // The kernel's boot id: it changes when the machine restarts, which tells a
 // process crash (page cache intact) from a power loss or reboot.
 std::string BootId();

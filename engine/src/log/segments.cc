@@ -226,14 +226,13 @@ Status SegmentSet::RemoveFrom(uint64_t ordinal) {
   uint64_t n = count();
   for (uint64_t i = ordinal; i < n; ++i) {
     Segment* seg = slots_[i].load(std::memory_order_acquire);
-    std::error_code ec;
-    fs::remove(seg->path, ec);
-    if (ec) return Status::IOError("remove " + seg->path.string() + ": " + ec.message());
+    Status s = io::RemoveFile(seg->path);
+    if (!s.ok()) return s;
     slots_[i].store(nullptr, std::memory_order_release);
   }
   if (!torn_path_.empty()) {
-    std::error_code ec;
-    fs::remove(torn_path_, ec);
+    Status s = io::RemoveFile(torn_path_);
+    if (!s.ok()) return s;
     torn_path_.clear();
   }
   if (ordinal < n) count_.store(ordinal, std::memory_order_release);

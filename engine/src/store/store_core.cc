@@ -154,10 +154,9 @@ Status StoreCore::OpenFiles() {
         !ledger_.clean() && (io::BootId().empty() || ledger_.boot_id() != io::BootId());
     if (!index_ok) {
       // Recreate the damaged files from scratch.
-      std::error_code ec;
-      fs::remove(path_ / "index" / "positions", ec);
-      fs::remove(path_ / "index" / "postings", ec);
-      fs::remove(path_ / "index" / "keys", ec);
+      for (const char* name : {"positions", "postings", "keys"}) {
+        if (!(s = io::RemoveFile(path_ / "index" / name)).ok()) return fail(s);
+      }
       positions_ = std::make_unique<index::PositionIndex>();
       keys_ = std::make_unique<index::KeyIndex>();
       if (!(s = positions_->Open(path_ / "index" / "positions", true)).ok()) return fail(s);
@@ -213,10 +212,7 @@ Status StoreCore::Recover(bool full) {
                                 "events");
     }
     // A segment whose creation was cut short held nothing committed.
-    std::error_code ec;
-    fs::remove(segments_.torn_path(), ec);
-    if (ec)
-      return Status::IOError("remove " + segments_.torn_path().string() + ": " + ec.message());
+    if (!(s = io::RemoveFile(segments_.torn_path())).ok()) return s;
   }
   for (uint64_t i = 0; i < segments_.count(); ++i) {
     if (!(s = segments_.Repair(i)).ok()) return s;
