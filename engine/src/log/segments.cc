@@ -63,18 +63,20 @@ Status SegmentSet::MapFile(const fs::path& path, uint64_t expected_ordinal,
   if (!(s = f.Size(&file_size)).ok()) return s;
   SegmentHeader h{};
   // Torn: the header itself is unreadable (not a whole header in the wrong
-  // place, which is damage, not an interrupted creation).
-  if (torn != nullptr) *torn = true;
+  // place, which is damage, not an interrupted creation; and not a read
+  // that failed, which is an I/O error).
+  if (torn != nullptr) *torn = false;
   if (file_size < sizeof(h)) {
+    if (torn != nullptr) *torn = true;
     return Status::Corruption("segment " + path.string() + ": file of " +
                               std::to_string(file_size) + " bytes has no header (offset 0)");
   }
   if (!(s = f.PRead(&h, sizeof(h), 0)).ok()) return s;
   if (h.magic != format::kSegmentMagic || h.checksum != HeaderChecksum(h)) {
+    if (torn != nullptr) *torn = true;
     return Status::Corruption("segment " + path.string() +
                               ": bad header (magic or checksum) at offset 0");
   }
-  if (torn != nullptr) *torn = false;
   if (h.version != format::kSegmentVersion) {
     return Status::NotSupported("segment " + path.string() + ": format version " +
                                 std::to_string(h.version) + " is not supported");

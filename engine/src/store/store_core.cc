@@ -51,6 +51,25 @@ Status StoreCore::CreateStoreFiles() {
   return io::SyncDir(path_);
 }
 
+bool StoreCore::SegmentsHoldBatches() const {
+  // The ledger is created last: a creation cut short leaves at most the
+  // first segment with nothing after its header.
+  std::vector<std::string> names;
+  if (!io::ListDir(path_ / "segments", &names).ok()) return false;
+  if (names.empty()) return false;
+  if (names.size() > 1 || names[0] != log::SegmentFileName(1)) return true;
+  io::File f;
+  uint64_t size = 0;
+  uint32_t magic = 0;
+  if (!io::File::Open(path_ / "segments" / names[0], io::File::Mode::kReadOnly, &f).ok() ||
+      !f.Size(&size).ok() || size < format::kSegmentHeaderSize + sizeof(magic)) {
+    return false;
+  }
+  // Unreadable: say so rather than take it for empty.
+  if (!f.PRead(&magic, sizeof(magic), format::kSegmentHeaderSize).ok()) return true;
+  return magic != 0;
+}
+
 Status StoreCore::OpenFiles() {
   Status s;
   bool exists = fs::exists(path_ / "ledger");
@@ -69,11 +88,10 @@ Status StoreCore::OpenFiles() {
   // alone may create or recover it.
   // A reader only ever shares it: it must not keep writers from opening.
   bool alone = false;
-  bool have_open_lock = io::FileLock::Open(path_ / "open.lock", writable_, &open_lock_).ok();
+  s = io::FileLock::Open(path_ / "open.lock", writable_, &open_lock_);
+  const bool have_open_lock = s.ok();
   have_open_lock_ = have_open_lock;
-  if (writable_ && !have_open_lock) {
-    return Status::IOError("cannot open " + (path_ / "open.lock").string());
-  }
+  if (writable_ && !have_open_lock) return s;
   if (have_open_lock) {
     if (writable_ && !(s = open_lock_.TryLock(&alone)).ok()) return s;
     if (!alone && !(s = open_lock_.LockShared()).ok()) return s;
@@ -90,7 +108,7 @@ Status StoreCore::OpenFiles() {
   };
 
   if (!fs::exists(path_ / "ledger")) {
-    if (fs::exists(path_ / "segments" / log::SegmentFileName(1)) && !options_.create_if_missing) {
+    if (!options_.create_if_missing && SegmentsHoldBatches()) {
       return fail(Status::Corruption("ledger " + (path_ / "ledger").string() +
                                      " is missing but segments exist (open with "
                                      "create_if_missing to recover the events from them)"));

@@ -85,6 +85,9 @@ class StoreCore {
 
   StoreCore(std::filesystem::path path, const Options& options);
   Status OpenFiles();
+  // Whether the segments folder holds any batch (false: empty, or a store
+  // creation cut short before its ledger).
+  bool SegmentsHoldBatches() const;
   Status CreateStoreFiles();
   Status Recover(bool after_restart);
 
