@@ -104,17 +104,28 @@ while ((SECONDS < end)); do
   done
   if ((writers == 2 && RANDOM % 2 == 0)); then
     # One writer dies first; the other goes on appending over its tail.
-    kill -9 "${pids[0]}"
+    rc=0; { kill -9 "${pids[0]}"; wait "${pids[0]}" || rc=$?; } 2>/dev/null
+    ((rc == 137)) || fail "writer 0 ended with exit $rc, not by SIGKILL; see $dir/writer-0.err"
+    process_kills=$((process_kills + 1))
+    pids=("${pids[@]:1}")
     sleep "$(secs $((RANDOM % 300)))"
-    if ! kill -0 "${pids[1]}" 2>/dev/null; then
-      rc=0; { wait "${pids[1]}"; } 2>/dev/null || rc=$?
+    if ! kill -0 "${pids[0]}" 2>/dev/null; then
+      rc=0; { wait "${pids[0]}"; } 2>/dev/null || rc=$?
       fail "writer 1 stopped by itself (exit $rc) after writer 0 was killed; see $dir/writer-1.err"
     fi
   fi
-  kill -9 "${pids[@]}" 2>/dev/null || true
-  for p in "${pids[@]}"; do
-    rc=0; { wait "$p"; } 2>/dev/null || rc=$?
-    ((rc == 137)) || fail "process $p ended with exit $rc, not by SIGKILL; see $dir/*.err"
+  # (Standard error off while they die: bash would report each kill.)
+  rcs=()
+  {
+    kill -9 "${pids[@]}" || true
+    for p in "${pids[@]}"; do
+      rc=0; wait "$p" || rc=$?
+      rcs+=("$rc")
+    done
+  } 2>/dev/null
+  for i in "${!pids[@]}"; do
+    ((rcs[i] == 137)) ||
+      fail "process ${pids[i]} ended with exit ${rcs[i]}, not by SIGKILL; see $dir/*.err"
     process_kills=$((process_kills + 1))
   done
   pids=()
