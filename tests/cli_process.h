@@ -11,6 +11,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -18,6 +19,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <csignal>
 #include <cstdlib>
 #include <cstring>
@@ -34,9 +36,11 @@ extern char** environ;
 namespace opossum::testing {
 
 struct ProcessResult {
-  int exit_code = -1;  // the child's exit status; 128 + N when signal N ended it
-  std::string out;     // everything it wrote to standard output
-  std::string err;     // everything it wrote to standard error
+  int exit_code = -1;      // the child's exit status; 128 + N when signal N ended it
+  std::string out;         // everything it wrote to standard output
+  std::string err;         // everything it wrote to standard error
+  long max_rss_kb = 0;     // the child's peak resident memory (getrusage), KiB
+  bool timed_out = false;  // killed (SIGKILL) at ProcessOptions::timeout
 };
 
 struct ProcessOptions {
@@ -46,6 +50,9 @@ struct ProcessOptions {
   std::filesystem::path cwd;         // working directory (empty: the test's)
   // Environment changes: a value sets the variable, nullopt removes it.
   std::map<std::string, std::optional<std::string>> env;
+  // Killed with SIGKILL (and ProcessResult::timed_out set) when it runs
+  // longer than this; zero: no limit.
+  std::chrono::milliseconds timeout{0};
 };
 
 namespace internal {
@@ -171,6 +178,8 @@ class Process {
       errno = rc;
       internal::Fail("posix_spawn " + argv[0]);
     }
+    timeout_ = options.timeout;
+    started_ = std::chrono::steady_clock::now();
   }
   ~Process() {
     if (pid_ > 0) Wait();
@@ -184,9 +193,25 @@ class Process {
   ProcessResult Wait() {
     ProcessResult r;
     int status = 0;
-    while (::waitpid(pid_, &status, 0) < 0) {
-      if (errno != EINTR) internal::Fail("waitpid");
+    struct rusage usage {};
+    if (timeout_.count() > 0) {
+      // Poll, and kill the child at the deadline.
+      for (;;) {
+        const pid_t got = ::wait4(pid_, &status, WNOHANG, &usage);
+        if (got < 0 && errno != EINTR) internal::Fail("wait4");
+        if (got == pid_) break;
+        if (!r.timed_out && std::chrono::steady_clock::now() - started_ > timeout_) {
+          ::kill(pid_, SIGKILL);
+          r.timed_out = true;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(2));
+      }
+    } else {
+      while (::wait4(pid_, &status, 0, &usage) < 0) {
+        if (errno != EINTR) internal::Fail("wait4");
+      }
     }
+    r.max_rss_kb = usage.ru_maxrss;
     pid_ = -1;
     if (feeder_.joinable()) feeder_.join();
     r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
@@ -197,6 +222,8 @@ class Process {
 
  private:
   pid_t pid_ = -1;
+  std::chrono::milliseconds timeout_{0};
+  std::chrono::steady_clock::time_point started_;
   std::thread feeder_;
   int in_ = -1;
   int out_ = -1;

@@ -74,6 +74,10 @@ constexpr MappedMetadata kMappedMetadata[] = {
 constexpr size_t kMaxIndexName = 235;
 constexpr size_t kCutIndexName = 200;
 
+// The largest event file an import reads (the largest line the JSON Lines
+// import reads): a bigger one is refused before it is read.
+constexpr uint64_t kMaxEventFileBytes = uint64_t{1} << 30;
+
 // Index positions gathered in memory before the export writes the index
 // files, the ledger and the checkpoint (which bounds the export's memory).
 constexpr size_t kMaxPendingIndexEntries = size_t{1} << 22;
@@ -220,17 +224,31 @@ class Fd {
   int fd_;
 };
 
-// Reads the whole file; false when it does not exist.
-bool ReadFileIfExists(const fs::path& p, std::string* out) {
+// Reads the whole file; false when it does not exist. Only a regular file
+// is read: a symbolic link is refused, not followed (it could lead out of the
+// folder), and so is anything else (a FIFO would block the reader forever).
+// A file larger than `max_bytes` is refused before it is read.
+bool ReadFileIfExists(const fs::path& p, std::string* out, uint64_t max_bytes = UINT64_MAX) {
   out->clear();
-  Fd fd(::open(p.c_str(), O_RDONLY | O_CLOEXEC));
+  Fd fd(::open(p.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK));
   if (fd.get() < 0) {
     if (errno == ENOENT) return false;
+    if (errno == ELOOP) {
+      throw CliError::Invalid(p.string() +
+                              ": is a symbolic link (files in an Opossum folder are read and "
+                              "written only as regular files, links are not followed)");
+    }
     ThrowIo("opening", p, errno);
   }
   struct stat st;
   if (::fstat(fd.get(), &st) != 0) ThrowIo("reading", p, errno);
   if (S_ISDIR(st.st_mode)) throw CliError::Invalid(p.string() + ": is a folder, not a file");
+  if (!S_ISREG(st.st_mode)) throw CliError::Invalid(p.string() + ": is not a regular file");
+  if (static_cast<uint64_t>(st.st_size) > max_bytes) {
+    throw CliError::Invalid(p.string() + ": is " + std::to_string(st.st_size) +
+                            " bytes, more than the " + std::to_string(max_bytes) +
+                            " an event file may have");
+  }
   out->reserve(static_cast<size_t>(st.st_size));
   char buf[1 << 16];
   for (;;) {
@@ -245,8 +263,8 @@ bool ReadFileIfExists(const fs::path& p, std::string* out) {
   return true;
 }
 
-void ReadFileOrThrow(const fs::path& p, std::string* out) {
-  if (!ReadFileIfExists(p, out)) ThrowIo("opening", p, ENOENT);
+void ReadFileOrThrow(const fs::path& p, std::string* out, uint64_t max_bytes) {
+  if (!ReadFileIfExists(p, out, max_bytes)) ThrowIo("opening", p, ENOENT);
 }
 
 // Writes `bytes` to a temporary file beside `p` and renames it over `p`, so
@@ -259,7 +277,8 @@ void WriteFileAtomic(const fs::path& p, std::string_view bytes, bool read_only, 
   tmp += ".tmp";
   // A temporary file left by a crash may be 0444: remove it, then create.
   if (::unlink(tmp.c_str()) != 0 && errno != ENOENT) ThrowIo("removing", tmp, errno);
-  Fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666));
+  // 0644 whatever the umask: nobody else may write an exported file.
+  Fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
   if (fd.get() < 0) ThrowIo("creating", tmp, errno);
   auto fail = [&](std::string_view what, int err) {
     ::unlink(tmp.c_str());
@@ -279,16 +298,54 @@ void WriteFileAtomic(const fs::path& p, std::string_view bytes, bool read_only, 
     }
     done += static_cast<size_t>(n);
   }
-  if (read_only && ::fchmod(fd.get(), 0444) != 0) fail("protecting", errno);
+  // Read-only takes the write bits away and adds nothing the umask took
+  // (077 leaves 0600, which becomes 0400).
+  struct stat st;
+  if (read_only && (::fstat(fd.get(), &st) != 0 || ::fchmod(fd.get(), st.st_mode & 0444) != 0)) {
+    fail("protecting", errno);
+  }
   if (sync && ::fdatasync(fd.get()) != 0) fail("syncing", errno);
   if (fd.Close() != 0) fail("writing", errno);
   if (::rename(tmp.c_str(), p.c_str()) != 0) fail_rename(errno);
 }
 
+// Creates the folder `p` and its missing parents, each with mode 0755 (less
+// what the umask takes): never writable by others, whatever the umask.
 void CreateFolders(const fs::path& p) {
-  std::error_code ec;
-  fs::create_directories(p, ec);
-  if (ec) throw CliError::Io("creating folder " + p.string() + ": " + ec.message());
+  fs::path at;
+  for (const fs::path& part : p) {
+    at /= part;
+    if (::mkdir(at.c_str(), 0755) == 0) continue;
+    const int err = errno;
+    struct stat st;
+    if (err == EEXIST && ::stat(at.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) continue;
+    ThrowIo("creating folder", at, err == EEXIST ? ENOTDIR : err);
+  }
+}
+
+// A folder inside the export folder `out` (`rel`, one or more levels): each
+// level is there already as a real folder, or is created (0755). A symbolic
+// link is refused: an export writes only inside its folder.
+void CreateInnerFolder(const fs::path& out, const fs::path& rel) {
+  fs::path at = out;
+  for (const fs::path& part : rel) {
+    at /= part;
+    for (int attempt = 0;; ++attempt) {
+      struct stat st;
+      if (::lstat(at.c_str(), &st) == 0) {
+        if (S_ISLNK(st.st_mode)) {
+          throw CliError::Invalid(at.string() +
+                                  ": is a symbolic link (an export writes only into real "
+                                  "folders inside --out); remove it or export into a new folder");
+        }
+        if (!S_ISDIR(st.st_mode)) ThrowIo("creating folder", at, ENOTDIR);
+        break;
+      }
+      if (errno != ENOENT) ThrowIo("looking at", at, errno);
+      if (::mkdir(at.c_str(), 0755) == 0) break;
+      if (errno != EEXIST || attempt > 0) ThrowIo("creating folder", at, errno);
+    }
+  }
 }
 
 // The export folder, opened and locked for one export: two exports into one
@@ -737,7 +794,8 @@ bool ParseDotnetEvent(std::string_view json, Event* out, uint64_t* position, std
       if (value && !value->value.is_null() && value->value.get_string().get(v)) {
         return fail(where + ": \"value\" is not a string");
       }
-      e.tags.push_back(v.empty() ? std::string(k) : Tag(k, v));
+      // "k" for key k and no value; the tag ":" (empty key and value) as is.
+      e.tags.push_back(v.empty() && !k.empty() ? std::string(k) : Tag(k, v));
     }
   }
 
@@ -904,9 +962,9 @@ DotnetExportResult ExportDotnet(const Reader& reader, const fs::path& out, uint6
   const fs::path events_dir = out / kEventsFolder;
   const fs::path type_dir = out / "Indices" / "EventType";
   const fs::path tag_dir = out / "Indices" / "Tags";
-  CreateFolders(events_dir);
-  CreateFolders(type_dir);
-  CreateFolders(tag_dir);
+  CreateInnerFolder(out, kEventsFolder);
+  CreateInnerFolder(out, fs::path("Indices") / "EventType");
+  CreateInnerFolder(out, fs::path("Indices") / "Tags");
   // Before any event file: a later run recognises the store even if this one
   // is interrupted, and redoes its work.
   if (write_checkpoint) WriteCheckpoint(folder, out, cp, write_protect);
@@ -986,6 +1044,12 @@ void ReadDotnetFolder(
   if (!fs::exists(in, ec)) ThrowIo("reading", in, ENOENT);
   if (!fs::is_directory(in, ec)) throw CliError::Invalid(in.string() + ": not a folder");
   const fs::path events_dir = in / kEventsFolder;
+  // --in itself may be a link (the user names it); nothing below it is
+  // followed (the event files are opened with O_NOFOLLOW).
+  if (fs::is_symlink(fs::symlink_status(events_dir, ec))) {
+    throw CliError::Invalid(events_dir.string() +
+                            ": is a symbolic link (the import follows no link inside --in)");
+  }
   if (!fs::is_directory(events_dir, ec)) {
     throw CliError::Invalid(in.string() +
                             ": no events folder (an Opossum folder holds "
@@ -1034,7 +1098,7 @@ void ReadDotnetFolder(
   uint64_t done = 0;
   for (const EventFile& f : files) {
     const fs::path p = events_dir / f.name;
-    ReadFileOrThrow(p, &text);
+    ReadFileOrThrow(p, &text, kMaxEventFileBytes);
     Event e;
     uint64_t position = 0;
     if (!ParseDotnetEvent(text, &e, &position, &why)) {

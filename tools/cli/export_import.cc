@@ -97,7 +97,10 @@ void ExportJsonl(const Store& store, const ExportArgs& args) {
   if (exists && !S_ISREG(st.st_mode)) {
     throw CliError::Invalid("--out " + path.string() + " exists and is not a file");
   }
-  if (exists && (st.st_mode & S_IWUSR) == 0 && ::chmod(path.c_str(), 0644) != 0) {
+  // A write-protected export grows again: the owner's write bit back, and
+  // nothing the file did not have.
+  if (exists && (st.st_mode & S_IWUSR) == 0 &&
+      ::chmod(path.c_str(), (st.st_mode & 0777) | S_IWUSR) != 0) {
     ThrowErrno("making writable", path);
   }
   const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
@@ -151,7 +154,10 @@ void ExportJsonl(const Store& store, const ExportArgs& args) {
   }
   progress.Finish(written);
   if (::fdatasync(fd) != 0) ThrowErrno("syncing", path);
-  if (args.write_protect && ::fchmod(fd, 0444) != 0) ThrowErrno("write-protecting", path);
+  // Read-only: the write bits go, nothing is added (a 0600 file becomes 0400).
+  if (args.write_protect && (fstat(fd, &st) != 0 || ::fchmod(fd, st.st_mode & 0444) != 0)) {
+    ThrowErrno("write-protecting", path);
+  }
   std::string line = "{\"written\": " + std::to_string(written) +
                      ", \"last_position\": " + std::to_string(std::max(last_written, start - 1)) + "}\n";
   WriteAll(STDOUT_FILENO, line.data(), line.size(), "standard output");
