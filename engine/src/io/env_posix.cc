@@ -232,9 +232,24 @@ class Posix final : public Env {
   }
 
   Status CreateDirs(const fs::path& dir) override {
-    std::error_code ec;
-    fs::create_directories(dir, ec);
-    if (ec) return Status::IOError("create folder " + dir.string() + ": " + ec.message());
+    // Each missing folder with mode 0755 (less the umask): never writable
+    // by others, whatever the umask (fs::create_directories uses 0777).
+    std::vector<fs::path> missing;
+    struct stat st;
+    for (fs::path p = dir.lexically_normal(); !p.empty(); p = p.parent_path()) {
+      if (::stat(p.c_str(), &st) == 0) {
+        if (!S_ISDIR(st.st_mode)) return ErrnoStatus("create folder", p, ENOTDIR);
+        break;
+      }
+      if (errno != ENOENT) return ErrnoStatus("create folder", p, errno);
+      missing.push_back(p);
+      if (p == p.parent_path()) break;
+    }
+    for (auto it = missing.rbegin(); it != missing.rend(); ++it) {
+      if (::mkdir(it->c_str(), 0755) != 0 && errno != EEXIST) {
+        return ErrnoStatus("create folder", *it, errno);
+      }
+    }
     return Status::Ok();
   }
 

@@ -21,33 +21,6 @@ namespace opossum::internal {
 
 namespace fs = std::filesystem;
 
-namespace {
-
-// Creates `dir` and its missing parents, then takes the group's and others'
-// write bits off each folder it created, so that whatever the umask (0
-// included) nobody else may add, remove or rename a store's files. Folders
-// that were there already keep their modes (a shared root is the operator's
-// choice). io::CreateDirs alone creates with 0777 less the umask; once it
-// creates with 0755 this trim finds nothing to do.
-Status CreateStoreDirs(const fs::path& dir) {
-  std::vector<fs::path> created;
-  std::error_code ec;
-  for (fs::path p = dir; !p.empty() && !fs::exists(p, ec); p = p.parent_path()) {
-    created.push_back(p);
-    if (p == p.parent_path()) break;
-  }
-  Status s = io::CreateDirs(dir);
-  if (!s.ok()) return s;
-  for (const fs::path& p : created) {
-    uint32_t mode = 0;
-    if (!(s = io::FileMode(p, &mode)).ok()) return s;
-    if ((mode & 022u) != 0 && !(s = io::SetFileMode(p, mode & ~022u)).ok()) return s;
-  }
-  return Status::Ok();
-}
-
-}  // namespace
-
 StoreCore::StoreCore(fs::path path, const Options& options)
     : path_(std::move(path)), options_(options), writable_(!options.read_only) {}
 
@@ -68,8 +41,8 @@ Status StoreCore::Open(const fs::path& path, const Options& options,
 
 Status StoreCore::CreateStoreFiles() {
   Status s;
-  if (!(s = CreateStoreDirs(path_ / "segments")).ok()) return s;
-  if (!(s = CreateStoreDirs(path_ / "index")).ok()) return s;
+  if (!(s = io::CreateDirs(path_ / "segments")).ok()) return s;
+  if (!(s = io::CreateDirs(path_ / "index")).ok()) return s;
   if (!(s = segments_.Open(path_ / "segments")).ok()) return s;
   if (segments_.count() == 0) {
     if (!(s = segments_.Create(0, 1, options_.segment_size)).ok()) return s;
@@ -107,7 +80,7 @@ Status StoreCore::OpenFiles() {
     if (!options_.create_if_missing && !fs::exists(path_)) {
       return Status::NotFound("no store at " + path_.string());
     }
-    if (!(s = CreateStoreDirs(path_)).ok()) return s;
+    if (!(s = io::CreateDirs(path_)).ok()) return s;
   }
   if (!(s = io::CheckLocalFileSystem(path_)).ok()) return s;
 
@@ -148,7 +121,7 @@ Status StoreCore::OpenFiles() {
   if (segments_.dir().empty() && !(s = segments_.Open(path_ / "segments")).ok()) return fail(s);
   if (writable_) {
     if (!(s = io::FileLock::Open(path_ / "write.lock", true, &write_lock_)).ok()) return fail(s);
-    if (!(s = CreateStoreDirs(path_ / "index")).ok()) return fail(s);
+    if (!(s = io::CreateDirs(path_ / "index")).ok()) return fail(s);
   }
 
   // The indexes are derived data: missing, damaged or stale ones are rebuilt.
