@@ -49,7 +49,9 @@ class BoostLock final : public LockHandle {
 class Posix final : public Env {
  public:
   Status Open(const fs::path& path, OpenMode mode, int* fd) override {
-    int flags = O_CLOEXEC;
+    // O_NOFOLLOW: a store's files are never symbolic links; one planted in
+    // the store folder is refused rather than written through.
+    int flags = O_CLOEXEC | O_NOFOLLOW;
     switch (mode) {
       case OpenMode::kReadOnly:
         flags |= O_RDONLY;
@@ -64,6 +66,10 @@ class Posix final : public Env {
     *fd = ::open(path.c_str(), flags, 0644);
     if (*fd < 0) {
       if (errno == ENOENT) return Status::NotFound("no such file: " + path.string());
+      if (errno == ELOOP) {
+        return Status::IOError("open " + path.string() +
+                               ": is a symbolic link (a store's files never are; refused)");
+      }
       return ErrnoStatus("open", path, errno);
     }
     return Status::Ok();
