@@ -3,9 +3,11 @@
 #
 # Configures build-fuzz (clang, -DOPOSSUM_FUZZ=ON: libFuzzer, ASan, UBSan)
 # when needed, builds the target, and fuzzes a copy of fuzz/corpus/<target>
-# (with fuzz/crashes/<target> as extra seeds) for <seconds>. New inputs that
-# add coverage are merged back into fuzz/corpus/<target> when they are small
-# (FUZZ_MERGE=0 turns that off). A crashing input is left in
+# (with fuzz/crashes/<target> as extra seeds) for <seconds>, with
+# -timeout=10 and -rss_limit_mb=2048. With FUZZ_MERGE=1, new inputs of at
+# most 4 KiB that add coverage are merged back into fuzz/corpus/<target>
+# (review them before committing: the corpora stay small). A crashing
+# input is left in
 # fuzz/crashes/<target>/. Prints the number of executions.
 #
 # Targets: batch segment record ledger index json ops
@@ -47,10 +49,10 @@ run_one() {
   execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' || true)
   grep -E '^#[0-9]+ +DONE|ERROR|FUZZ CHECK FAILED|SUMMARY|Test unit written' "$log" >&2 || true
   echo "$t: ${execs:-?} executions in ${seconds}s, exit status $status (log: $log)"
-  if [[ $status -eq 0 && ${FUZZ_MERGE:-1} -eq 1 ]]; then
+  if [[ $status -eq 0 && ${FUZZ_MERGE:-0} -eq 1 ]]; then
     # Keep what adds coverage to the committed corpus, if it is small.
     mkdir -p "$work/small"
-    find "$work/corpus" -type f -size -8193c -exec cp {} "$work/small/" \;
+    find "$work/corpus" -type f -size -4097c -exec cp {} "$work/small/" \;
     local before added
     before=$(find "$corpus" -type f | wc -l)
     "$BUILD/bin/${t}_fuzz" -merge=1 -timeout=10 -rss_limit_mb=2048 "$corpus" "$work/small" \
@@ -58,6 +60,7 @@ run_one() {
     added=$(($(find "$corpus" -type f | wc -l) - before))
     echo "$t: $added new corpus inputs merged into fuzz/corpus/$t"
   fi
+  [[ $status -ne 0 ]] || rm -rf "$work/corpus" "$work/small" "$work/merged"
   return $status
 }
 
