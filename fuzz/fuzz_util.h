@@ -115,8 +115,8 @@ inline void WriteFile(const fs::path& p, const std::string& bytes, uint64_t size
   ::close(fd);
 }
 
-// The files of a store folder: relative path -> (bytes without the trailing
-// zeros, full size).
+// The files of a store folder: relative path -> (bytes, full size; zeros
+// follow the bytes up to the size).
 struct FileImage {
   std::string bytes;
   uint64_t size = 0;
@@ -129,11 +129,11 @@ inline StoreImage TakeImage(const fs::path& dir) {
     if (!e.is_regular_file()) continue;
     std::string rel = fs::relative(e.path(), dir).string();
     if (rel == "open.lock" || rel == "write.lock") continue;
+    // Whole files: trimming their zeros here costs more than writing them
+    // (std::string's search is instrumented in the libFuzzer build).
     FileImage f;
     f.bytes = ReadFile(e.path());
     f.size = f.bytes.size();
-    size_t end = f.bytes.find_last_not_of('\0');
-    f.bytes.resize(end == std::string::npos ? 0 : end + 1);
     image[rel] = std::move(f);
   }
   return image;
@@ -145,6 +145,13 @@ inline void WriteImage(const fs::path& dir, const StoreImage& image) {
   fs::create_directories(dir / "segments");
   fs::create_directories(dir / "index");
   for (const auto& [rel, f] : image) WriteFile(dir / rel, f.bytes, f.size);
+}
+
+// The bytes of a file without its trailing zeros (seeds: the targets put
+// the zeros back).
+inline std::string Trimmed(const FileImage& f) {
+  size_t end = f.bytes.find_last_not_of('\0');
+  return f.bytes.substr(0, end == std::string::npos ? 0 : end + 1);
 }
 
 // Reads a file of the image back as its full bytes (zeros restored).
@@ -268,7 +275,7 @@ inline size_t TouchEvent(const EventView& v) {
 // ---------------------------------------------------------------------------
 // The template store: 13 events in 6 batches, with every kind of field.
 
-inline std::vector<std::vector<Event>> TemplateBatches() {
+inline std::vector<std::vector<Event>> TemplateBatchesWithoutTimes() {
   auto id = [](uint8_t b) {
     Uuid u;
     u.bytes.fill(b);
@@ -300,6 +307,18 @@ inline std::vector<std::vector<Event>> TemplateBatches() {
        Event{.type = "CourseClosed", .tags = {"course:c2"}, .id = id(3)},
        Event{.type = "Note", .tags = {"t"}}},
   };
+}
+
+// Every event carries its timestamp, so the template's bytes (checksums
+// and the batch chain included) are the same in every process: the seed
+// corpora are made by another process than the one that fuzzes them.
+inline std::vector<std::vector<Event>> TemplateBatches() {
+  auto batches = TemplateBatchesWithoutTimes();
+  int64_t t = 1700000000000000000;
+  for (auto& b : batches) {
+    for (Event& e : b) e.timestamp_ns = t += 1000;
+  }
+  return batches;
 }
 
 inline std::vector<ModelEvent> TemplateEvents() {

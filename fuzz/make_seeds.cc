@@ -40,7 +40,7 @@ std::string Flag(uint8_t f, const std::string& rest) {
 void Segment() {
   for (Variant v : {Variant::kClean, Variant::kCrashed}) {
     const uint8_t c = v == Variant::kCrashed ? 1 : 0;
-    const std::string seg = Template("seeds", v).at(SegmentName()).bytes;
+    const std::string seg = Trimmed(Template("seeds", v).at(SegmentName()));
     const std::string pre = c ? "crashed-" : "clean-";
     Put("segment", pre + "whole", Flag(c, seg));
     Put("segment", pre + "no-ledger", Flag(c | 2, seg));
@@ -136,7 +136,7 @@ void Index() {
     const uint8_t c = v == Variant::kCrashed ? 4 : 0;
     const std::string pre = c ? "crashed-" : "clean-";
     for (uint8_t f = 0; f < 3; ++f) {
-      const std::string bytes = Template("seeds", v).at(files[f]).bytes;  // zeros follow
+      const std::string bytes = Trimmed(Template("seeds", v).at(files[f]));  // zeros follow
       const std::string name = pre + fs::path(files[f]).filename().string();
       Put("index", name, Flag(c | f, bytes));
       Put("index", name + "-read-only", Flag(c | f | 8, bytes));
