@@ -15,6 +15,7 @@
 namespace {
 
 using namespace opossum;
+using namespace std::string_literals;
 using namespace opossum::fuzz;
 
 fs::path out_dir;
@@ -64,45 +65,42 @@ void Record() {
   }
   // The encode direction: type, tags, flags, data, metadata (record_fuzz.cc).
   Put("record", "encode-simple",
-      Flag(1, std::string("\x01"
-                          "A"
-                          "\x01\x02"
-                          "\x03x:1"
-                          "\x00",
-                          9)));
+      Flag(1, ("\x01"
+               "A"
+               "\x01\x02"
+               "\x03x:1"
+               "\x00"s)));
   Put("record", "encode-tags",
-      Flag(1, std::string("\x03"
-                          "Abc"
-                          "\x05\x02"
-                          "\x01t"
-                          "\x00"
-                          "\x01"
-                          "\x05"
-                          "\x29"
-                          "\x04"
-                          "data"
-                          "\x01"
-                          "k"
-                          "\x01"
-                          "v"
-                          "\x01"
-                          "k"
-                          "\x01"
-                          "w",
-                          30)));
-  Put("record", "encode-bad-utf8", Flag(1, std::string("\x02\xc3\x28\x00\x00", 5)));
+      Flag(1, ("\x03"
+               "Abc"
+               "\x05\x02"
+               "\x01t"
+               "\x00"
+               "\x01"
+               "\x05"
+               "\x29"
+               "\x04"
+               "data"
+               "\x01"
+               "k"
+               "\x01"
+               "v"
+               "\x01"
+               "k"
+               "\x01"
+               "w"s)));
+  Put("record", "encode-bad-utf8", Flag(1, ("\x02\xc3\x28\x00\x00"s)));
   Put("record", "encode-control",
-      Flag(1, std::string("\x01"
-                          "A"
-                          "\x01\x02"
-                          "\x02"
-                          "a\n"
-                          "\x00",
-                          9)));
+      Flag(1, ("\x01"
+               "A"
+               "\x01\x02"
+               "\x02"
+               "a\n"
+               "\x00"s)));
   Put("record", "encode-many-tags",
-      Flag(1, std::string("\x01"
-                          "A"
-                          "\x46") +
+      Flag(1, ("\x01"
+               "A"
+               "\x46"s) +
                   std::string(70, '\x01')));
 }
 
@@ -196,13 +194,12 @@ void Ops() {
   }
   // Appends then a crash with a torn batch, then reads.
   Put("ops", "append-crash-read",
-      std::string("\x00\x01\x00\x18\x00"
-                  "\x00\x02\x00\x08\x00"
-                  "\x07\x01\x00\x0d\x20\x00"
-                  "\x03\x00\x00"
-                  "\x05\x01\x01\x01"
-                  "\x09",
-                  25));
+      ("\x00\x01\x00\x18\x00"
+       "\x00\x02\x00\x08\x00"
+       "\x07\x01\x00\x0d\x20\x00"
+       "\x03\x00\x00"
+       "\x05\x01\x01\x01"
+       "\x09"s));
 }
 
 }  // namespace

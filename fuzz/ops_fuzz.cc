@@ -271,7 +271,11 @@ struct Harness {
         Check(seg1 < segs.size() && end1 > start, "crash: cannot find the batch");
         FileImage& f = crash[segs[seg1]];
         std::string bytes = FullBytes(f);
-        uint64_t cut = start + (uint64_t{in.U16()} % (end1 - start));
+        // The cut must remove a byte that is not zero (the record padding
+        // at the batch's end is zero already).
+        uint64_t last_nonzero = end1 - 1;
+        while (last_nonzero > start && bytes[last_nonzero] == 0) --last_nonzero;
+        uint64_t cut = start + (uint64_t{in.U16()} % (last_nonzero + 1 - start));
         if (how & 8) {
           std::memset(bytes.data() + cut, 0, end1 - cut);
           f.bytes = bytes;
@@ -299,8 +303,13 @@ struct Harness {
 
   void Run(ByteReader& in) {
     Open();
+    static const bool trace = std::getenv("OPOSSUM_FUZZ_TRACE") != nullptr;
     for (int op = 0; op < 48 && !in.empty(); ++op) {
-      switch (in.Below(10)) {
+      const uint32_t kind = in.Below(10);
+      if (trace)
+        std::fprintf(stderr, "op %d: kind %u, head %llu\n", op, kind,
+                     static_cast<unsigned long long>(model.head()));
+      switch (kind) {
         case 0:
         case 1:
         case 2: {

@@ -48,7 +48,11 @@ run_one() {
   local execs
   execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' || true)
   grep -E '^#[0-9]+ +DONE|ERROR|FUZZ CHECK FAILED|SUMMARY|Test unit written' "$log" >&2 || true
-  echo "$t: ${execs:-?} executions in ${seconds}s, exit status $status (log: $log)"
+  if [[ $status -eq 0 ]]; then
+    echo "$t: ${execs:-?} executions in ${seconds}s, no crash"
+  else
+    echo "$t: ${execs:-?} executions, then a failure (exit status $status; log: $log)"
+  fi
   if [[ $status -eq 0 && ${FUZZ_MERGE:-0} -eq 1 ]]; then
     # Keep what adds coverage to the committed corpus, if it is small.
     mkdir -p "$work/small"
