@@ -116,7 +116,6 @@ void ExportJsonl(const Store& store, const ExportArgs& args) {
     const uint64_t last = ResumeJsonl(fd, path, &last_line);
     if (last != 0) {
       // The file must mirror this store: its last event is this store's.
-      std::optional<EventView> ev;
       std::vector<EventView> one;
       ReadOptions ro;
       ro.from = last;

@@ -140,7 +140,12 @@ Status EncodeEventInPlace(const Event& e, uint32_t max_event_size, size_t index,
     std::vector<flatbuffers::Offset<fb::Meta>> metas;
     metas.reserve(e.metadata.size());
     for (const auto& [k, v] : e.metadata) {
-      metas.push_back(fb::CreateMeta(builder, builder.CreateString(k), builder.CreateString(v)));
+      // In sequence: as arguments of one call their order would be the
+      // compiler's (GCC builds the value first, clang the key), and the same
+      // event would get other bytes from another build.
+      auto key = builder.CreateString(k);
+      auto value = builder.CreateString(v);
+      metas.push_back(fb::CreateMeta(builder, key, value));
     }
     meta_off = builder.CreateVector(metas);
   }

@@ -255,7 +255,16 @@ Status StoreCore::Recover(bool full) {
   if (!ledger_.LatestCheckpoint(&from)) from.segment = 0;
   bool changed = false;
   if (!(s = AdoptTailLocked(&changed)).ok()) return s;
-  if (!(s = IndexCatchUpLocked()).ok()) return s;
+  if (!(s = IndexCatchUpLocked()).ok()) {
+    // Damage the checks at open cannot see (a list whose blocks were lost,
+    // found only as the catch-up extends it) must not keep the only writer
+    // out: the indexes are derived data, rebuilt here from the segments. The
+    // walk checks the log up to the recovered head again, so damage in the
+    // segments is still reported (and never cut).
+    if (full || !s.IsCorruption()) return s;
+    if (!(s = RebuildIndexesLocked(state_.head)).ok()) return s;
+    if (!(s = IndexCatchUpLocked()).ok()) return s;
+  }
   // The recovered log becomes the new checkpoint: make its bytes durable
   // first (a buffered writer may have left them in the page cache only).
   for (uint64_t i = std::min(from.segment, state_.segment); i <= state_.segment; ++i) {

@@ -1,0 +1,82 @@
+// Fuzz target: the fuzzer's bytes are the first segment file of a store
+// (the template store of fuzz_util.h, or its files as a killed process
+// leaves them), handed to recovery. Open, read and Verify must never crash,
+// hang or read out of bounds; damage must come back as a Status.
+//
+// Input: byte 0 chooses the set-up, the rest is segments/...0001.seg.
+//   bit 0  the crashed template (recovery adopts the last batch)
+//   bit 1  no ledger: a new one is made and the whole log adopted from
+//          segment 0 (create_if_missing)
+//   bit 2  no index folder: the indexes are rebuilt from the segment
+//   bit 3  open read-only first (readers on damage nobody recovered)
+//   bit 4  extend the file to the template segment's size
+// Checks: every read gives kCorruption or exactly what read-all and a
+// brute-force filter of it give; what is read is a prefix of the events the
+// template wrote (no batch can be forged: the chain and the checksums); when
+// Verify says the store is whole, no read reported damage, and an append and
+// a reopen work.
+#include <cstddef>
+#include <cstdint>
+
+#include "fuzz_util.h"
+
+namespace {
+
+using namespace opossum;
+using namespace opossum::fuzz;
+
+constexpr const char* kTarget = "segment";
+
+bool ExpectedOpenError(const Status& s) {
+  return s.IsCorruption() || s.IsNotSupported() || s.IsIOError();
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  if (size == 0 || size > (2u << 20)) return 0;
+  const uint8_t flags = data[0];
+  const Variant variant = (flags & 1) ? Variant::kCrashed : Variant::kClean;
+  StoreImage image = Template(kTarget, variant);
+  const uint64_t template_size = image[SegmentName()].size;
+  FileImage& seg = image[SegmentName()];
+  seg.bytes.assign(reinterpret_cast<const char*>(data + 1), size - 1);
+  seg.size = (flags & 16) ? std::max<uint64_t>(template_size, seg.bytes.size()) : seg.bytes.size();
+  if (flags & 2) image.erase("ledger");
+  if (flags & 4) {
+    for (auto it = image.begin(); it != image.end();) {
+      it = it->first.starts_with("index/") ? image.erase(it) : std::next(it);
+    }
+  }
+  const fs::path root = ScratchRoot(kTarget) / "run";
+  WriteImage(root / kStoreName, image);
+  const std::vector<ModelEvent> written = TemplateEvents();
+
+  std::unique_ptr<Store> store;
+  if (flags & 8) {
+    Status s = Store::Open(root, kStoreName, FuzzOptions(/*read_only=*/true), &store);
+    if (s.ok()) {
+      CheckReads(store.get(), &written, /*prefix_ok=*/true);
+      Status v = store->Verify();
+      Check(v.ok() || v.IsCorruption(), "read-only Verify: " + v.ToString());
+      store.reset();
+    } else {
+      Check(ExpectedOpenError(s), "read-only open: " + s.ToString());
+    }
+  }
+
+  Status s = Store::Open(root, kStoreName, FuzzOptions(), &store);
+  if (!s.ok()) {
+    Check(ExpectedOpenError(s), "open: " + s.ToString());
+    return 0;
+  }
+  bool reads_whole = CheckReads(store.get(), &written, /*prefix_ok=*/true);
+  Status v = store->Verify();
+  if (v.ok()) {
+    Check(reads_whole, "Verify found the store whole, but a read reported damage");
+    CheckAppendAndReopen(&store, root);
+  } else {
+    Check(v.IsCorruption(), "Verify: " + v.ToString());
+  }
+  return 0;
+}
