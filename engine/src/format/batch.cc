@@ -13,8 +13,8 @@ uint64_t BatchLength(const Vec<EncodedEvent>& events) {
   return n;
 }
 
-uint64_t AppendBatch(const Vec<EncodedEvent>& events, uint64_t first_position,
-                     int64_t commit_ns, uint64_t prev_checksum, std::vector<uint8_t>* out,
+uint64_t AppendBatch(const Vec<EncodedEvent>& events, uint64_t first_position, int64_t commit_ns,
+                     uint64_t prev_checksum, std::vector<uint8_t>* out,
                      std::vector<uint64_t>* record_offsets) {
   EncodedBatch batch;
   batch.Reserve(BatchLength(events));
@@ -25,7 +25,8 @@ uint64_t AppendBatch(const Vec<EncodedEvent>& events, uint64_t first_position,
     out->insert(out->end(), batch.piece_data(k), batch.piece_data(k) + batch.piece_size(k));
   }
   if (record_offsets) {
-    for (size_t i = 0; i < batch.size(); ++i) record_offsets->push_back(start + batch.record_offset(i));
+    for (size_t i = 0; i < batch.size(); ++i)
+      record_offsets->push_back(start + batch.record_offset(i));
   }
   return checksum;
 }
@@ -54,8 +55,8 @@ bool CheckRecord(const uint8_t* data, uint64_t limit, uint64_t offset, uint64_t 
   return true;
 }
 
-BatchCheck CheckBatch(const uint8_t* data, uint64_t limit, uint64_t offset,
-                      uint64_t expected_first, uint64_t prev_checksum, bool deep, BatchInfo* info,
+BatchCheck CheckBatch(const uint8_t* data, uint64_t limit, uint64_t offset, uint64_t expected_first,
+                      uint64_t prev_checksum, bool deep, BatchInfo* info,
                       std::vector<uint64_t>* record_offsets, std::string* why) {
   if (offset > limit || limit - offset < kBatchHeaderSize) {
     *why = "no room for a batch header";
@@ -116,7 +117,7 @@ BatchCheck CheckBatch(const uint8_t* data, uint64_t limit, uint64_t offset,
     return invalid();
   }
   if (BatchChecksum(data + offset, sums.data(), sums.size(), prev_checksum) != bh.checksum) {
-    *why = "batch checksum mismatch";
+    *why = kChainMismatch;
     return invalid();
   }
   info->count = bh.count;

@@ -19,8 +19,8 @@ uint64_t BatchLength(const Vec<EncodedEvent>& events);
 // must be 8-byte aligned in size), framed and sealed by EncodedBatch, and
 // returns its checksum (the next batch's chain seed). Record offsets
 // (relative to the start of *out) are appended to *record_offsets.
-uint64_t AppendBatch(const Vec<EncodedEvent>& events, uint64_t first_position,
-                     int64_t commit_ns, uint64_t prev_checksum, std::vector<uint8_t>* out,
+uint64_t AppendBatch(const Vec<EncodedEvent>& events, uint64_t first_position, int64_t commit_ns,
+                     uint64_t prev_checksum, std::vector<uint8_t>* out,
                      std::vector<uint64_t>* record_offsets);
 
 struct BatchInfo {
@@ -30,10 +30,14 @@ struct BatchInfo {
   uint64_t checksum = 0;
 };
 
+// The `why` of a batch that is whole (every record intact, the expected
+// positions) but does not continue the checksum chain.
+inline constexpr char kChainMismatch[] = "batch checksum mismatch";
+
 enum class BatchCheck {
   kValid,
-  kEmpty,      // zeros: nothing was ever written here
-  kInvalid,    // bytes that are not a whole batch continuing the chain
+  kEmpty,    // zeros: nothing was ever written here
+  kInvalid,  // bytes that are not a whole batch continuing the chain
 };
 
 // Checks the batch at data[offset] (limit = bytes readable in data): magic,
@@ -41,8 +45,8 @@ enum class BatchCheck {
 // record's header, checksum and position. With `deep`, also verifies each
 // record's FlatBuffers table. On kValid fills *info and, if given, the
 // record offsets.
-BatchCheck CheckBatch(const uint8_t* data, uint64_t limit, uint64_t offset,
-                      uint64_t expected_first, uint64_t prev_checksum, bool deep, BatchInfo* info,
+BatchCheck CheckBatch(const uint8_t* data, uint64_t limit, uint64_t offset, uint64_t expected_first,
+                      uint64_t prev_checksum, bool deep, BatchInfo* info,
                       std::vector<uint64_t>* record_offsets, std::string* why);
 
 // Checks the record at data[offset] for `position`; on success *fb points at

@@ -362,6 +362,20 @@ Status StoreCore::AdoptTailLocked(bool* changed) {
     return Status::Corruption("segment " + std::to_string(state_.segment) + " named by " +
                               ledger_.path().string() + " is missing");
   }
+  if (!*changed && step == log::LogWalker::Step::kInvalid && !at_failed_write &&
+      walk.why() == format::kChainMismatch) {
+    // Right where the commit says the log ends lies a whole batch (every
+    // record intact, the next position) that does not continue the commit's
+    // checksum chain. A torn or stale tail never looks like that: the commit
+    // slot does not belong to this log (a ledger from another store). Cutting
+    // here would destroy committed events, so nothing is changed.
+    return Status::Corruption("ledger " + ledger_.path().string() +
+                              ": its commit slot (offset 256) does not match the log at " +
+                              walk.Where() + " (a whole batch for position " +
+                              std::to_string(state_.head + 1) +
+                              " fails the checksum chain from the commit); the ledger may belong "
+                              "to another store; nothing was changed");
+  }
   {
     const log::Segment* seg = segments_.Get(state_.segment);
     // The log ends here: whatever follows (a torn batch, stale bytes, a
