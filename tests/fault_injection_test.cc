@@ -23,9 +23,11 @@
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "fault_env.h"
@@ -315,6 +317,67 @@ TEST(FaultInjection, DiskFullOnceAtEverySpaceCall) {
 
 TEST(FaultInjection, DiskFullFromEverySpaceCallOn) {
   RunEveryStep({true, ENOSPC, FaultEnv::kSpaceCalls}, Durability::kSync);
+}
+
+// Several threads append at once, so that groups of several batches are
+// committed together (and fail together): every call failed in turn, once.
+Outcome RunConcurrentWorkload(const fs::path& root) {
+  constexpr int kThreads = 4, kAppends = 4;
+  Outcome out;
+  std::unique_ptr<Store> store;
+  Status s = Store::Open(root, kName, WorkloadOptions(Durability::kSync), &store);
+  if (!s.ok()) {
+    out.errors.push_back(s.ToString());
+    return out;
+  }
+  std::mutex mu;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kAppends; ++i) {
+        BatchSpec b{"t" + std::to_string(t) + "-" + std::to_string(i), 1 + (t + i) % 3, 80,
+                    i % 2 == 1};
+        std::vector<Event> events = MakeEvents(b, t);
+        std::optional<AppendCondition> cond;
+        if (b.conditional) cond = AppendCondition{Query::ForTags({"b:" + b.name}), std::nullopt};
+        uint64_t last = 0;
+        Status st = store->Append(std::span<const Event>(events), cond, &last);
+        std::lock_guard<std::mutex> lock(mu);
+        if (st.ok()) {
+          out.acked.push_back({b.name, {last - events.size() + 1, last}});
+        } else {
+          out.errors.push_back(st.ToString());
+          out.failed.insert(b.name);
+        }
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  return out;
+}
+
+TEST(FaultInjection, IoErrorOnceDuringConcurrentAppends) {
+  ScratchDir dir;
+  FaultEnv env;
+  io::ScopedEnv scoped(&env);
+  const std::string cause = ::strerror(EIO);
+  uint64_t n = 1;
+  for (; n < 20000; ++n) {
+    dir.Clear();
+    env.FailAt(n, false, EIO);
+    Outcome out = RunConcurrentWorkload(dir.path());
+    const bool touched = env.failures() > 0;
+    const std::string failed_call = env.first_failure();
+    env.ClearFaults();
+    SCOPED_TRACE("failing call " + std::to_string(n) + " (" + failed_call + ")");
+    if (!touched) break;
+    for (const std::string& e : out.errors) {
+      EXPECT_NE(e.find(cause), std::string::npos) << "an error without its cause: " << e;
+    }
+    ASSERT_EQ(CheckAfterRun(dir.path(), out, Durability::kSync), "");
+  }
+  ASSERT_LT(n, 20000u) << "the workload never completed untouched";
+  std::printf("[ info     ] %llu failure points tried\n", static_cast<unsigned long long>(n - 1));
 }
 
 // Power loss at every call of the workload, under each page policy.
