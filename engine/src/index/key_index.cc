@@ -271,6 +271,16 @@ Status KeyIndex::Grow() {
   uint64_t count = 0;
   for (uint64_t i = 0; i < old->capacity; ++i) {
     if (src[i].hash == 0) continue;
+    // A damaged slot must not move: placed by its damaged hash, it would
+    // leave its key's probe path, and the key would look absent instead of
+    // damaged.
+    if (!SlotIntact(&src[i])) {
+      return Status::Corruption(
+          (dir_ / "keys").string() + ": the slot at offset " +
+          std::to_string(kIndexHeaderSize + i * sizeof(KeySlot)) +
+          " fails its check (the key index is damaged: it is derived data; remove the index "
+          "folder while no process uses the store, and reopen to rebuild it)");
+    }
     uint64_t j = src[i].hash & (cap - 1);
     while (dst[j].hash != 0) j = (j + 1) & (cap - 1);
     dst[j] = src[i];
