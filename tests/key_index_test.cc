@@ -6,6 +6,8 @@
 // never crash.
 //
 // Randomized tests print their seed; OPOSSUM_SEED=<seed> repeats a run.
+#include "index/key_index.h"
+
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/mman.h>
@@ -26,7 +28,6 @@
 #include <vector>
 
 #include "format/checksum.h"
-#include "index/key_index.h"
 #include "test_util.h"
 
 namespace opossum::index {
@@ -35,8 +36,10 @@ namespace {
 namespace fs = std::filesystem;
 using format::KeyHash;
 using format::KeyKind;
+using opossum::testing::ReadFileBytes;
 using opossum::testing::TempDir;
 using opossum::testing::TestSeed;
+using opossum::testing::WriteFileBytes;
 
 using Model = std::map<uint64_t, std::vector<uint64_t>>;
 
@@ -275,7 +278,8 @@ TEST_F(KeyIndexTest, BlockBoundariesOfALargeList) {
               << positions.size() << " from " << at;
           ASSERT_EQ(Collect(ix, slot, 0, at, back), Expected(positions, 0, at, back))
               << positions.size() << " to " << at;
-          ASSERT_EQ(Collect(ix, slot, at - 2, at + 2, back), Expected(positions, at - 2, at + 2, back))
+          ASSERT_EQ(Collect(ix, slot, at - 2, at + 2, back),
+                    Expected(positions, at - 2, at + 2, back))
               << positions.size() << " around " << at;
         }
       }
@@ -421,13 +425,30 @@ TEST_F(KeyIndexTest, IndexedThroughRoundTrip) {
     KeyIndex reader;
     ASSERT_TRUE(reader.Open(dir(), false, 0).ok());
     EXPECT_EQ(reader.indexed_through(), 12345u);
-    ix.SetIndexedThrough(UINT64_MAX - 1);
-    EXPECT_EQ(reader.indexed_through(), UINT64_MAX - 1);  // one shared page
+    // Positions have 48 bits (the top 16 of the stored mark are its check).
+    constexpr uint64_t kHighest = (uint64_t{1} << 48) - 1;
+    ix.SetIndexedThrough(kHighest);
+    EXPECT_EQ(reader.indexed_through(), kHighest);  // one shared page
     ASSERT_TRUE(ix.Sync().ok());
   }
-  KeyIndex again;
-  ASSERT_TRUE(again.Open(dir(), true, 1).ok());
-  EXPECT_EQ(again.indexed_through(), UINT64_MAX - 1);
+  {
+    KeyIndex again;
+    ASSERT_TRUE(again.Open(dir(), true, 1).ok());
+    EXPECT_EQ(again.indexed_through(), (uint64_t{1} << 48) - 1);
+    EXPECT_TRUE(again.MarkIntact());
+    again.SetIndexedThrough(77);
+    ASSERT_TRUE(again.Sync().ok());
+  }
+  // A mark damaged on disk (raised, as if more were indexed) fails its check
+  // and vouches for nothing.
+  std::string bytes = ReadFileBytes(dir() / "postings");
+  bytes[24] = static_cast<char>(200);  // 77 -> 200, check bits unchanged
+  WriteFileBytes(dir() / "postings", bytes);
+  KeyIndex damaged;
+  ASSERT_TRUE(damaged.Open(dir(), false, 0).ok());
+  EXPECT_FALSE(damaged.MarkIntact());
+  EXPECT_EQ(damaged.indexed_through(), 0u);
+  EXPECT_FALSE(damaged.HeaderPlausible(1000));
 }
 
 TEST_F(KeyIndexTest, ReopenKeepsEverything) {
@@ -520,15 +541,15 @@ TEST_F(KeyIndexTest, DamagedHeadersAreCorruption) {
     uint64_t value;
   };
   const Case cases[] = {
-      {"keys", 0, 0x1234},                 // magic
-      {"keys", 8, kIndexVersion + 1},      // another version
-      {"keys", 16, 1000},                  // capacity not a power of two
-      {"keys", 16, 0},                     // capacity 0
-      {"keys", 16, uint64_t{1} << 20},     // capacity beyond the file
-      {"postings", 0, 0x1234},             // magic
-      {"postings", 8, 7},                  // version
-      {"postings", 16, 8},                 // alloc_end inside the header
-      {"postings", 16, uint64_t{1} << 50}, // alloc_end beyond the file
+      {"keys", 0, 0x1234},                  // magic
+      {"keys", 8, kIndexVersion + 1},       // another version
+      {"keys", 16, 1000},                   // capacity not a power of two
+      {"keys", 16, 0},                      // capacity 0
+      {"keys", 16, uint64_t{1} << 20},      // capacity beyond the file
+      {"postings", 0, 0x1234},              // magic
+      {"postings", 8, 7},                   // version
+      {"postings", 16, 8},                  // alloc_end inside the header
+      {"postings", 16, uint64_t{1} << 50},  // alloc_end beyond the file
   };
   for (const Case& c : cases) {
     TempDir copy;
@@ -628,8 +649,9 @@ TEST_F(KeyIndexDamageTest, BadCapacityOrCount) {
     const uint64_t blk = chain_[b];
     const Capacity cap = reinterpret_cast<const PostingBlock*>(ix_.postings() + blk)->capacity;
     const uint32_t count = reinterpret_cast<const PostingBlock*>(ix_.postings() + blk)->count;
-    for (uint64_t bad : {uint64_t{0}, uint64_t{kMaxBlockCapacity} + 1, uint64_t{kMaxBlockCapacity} * 2,
-                         uint64_t{std::numeric_limits<Capacity>::max()}}) {
+    for (uint64_t bad :
+         {uint64_t{0}, uint64_t{kMaxBlockCapacity} + 1, uint64_t{kMaxBlockCapacity} * 2,
+          uint64_t{std::numeric_limits<Capacity>::max()}}) {
       Poke<Capacity>("postings", CapacityAt(blk), static_cast<Capacity>(bad));
       ExpectFails("block " + std::to_string(b) + " capacity " + std::to_string(bad));
       Poke<Capacity>("postings", CapacityAt(blk), cap);
@@ -733,10 +755,18 @@ TEST_F(KeyIndexDamageTest, RandomDamageNeverCrashes) {
       uint64_t at = kIndexHeaderSize + (rng() % ((end - kIndexHeaderSize) / 4)) * 4;
       uint32_t v;
       switch (rng() % 4) {
-        case 0: v = static_cast<uint32_t>(rng()); break;
-        case 1: v = static_cast<uint32_t>(rng() % 2048); break;
-        case 2: v = static_cast<uint32_t>(chain_[rng() % chain_.size()] + 8 * (rng() % 4)); break;
-        default: v = 0; break;
+        case 0:
+          v = static_cast<uint32_t>(rng());
+          break;
+        case 1:
+          v = static_cast<uint32_t>(rng() % 2048);
+          break;
+        case 2:
+          v = static_cast<uint32_t>(chain_[rng() % chain_.size()] + 8 * (rng() % 4));
+          break;
+        default:
+          v = 0;
+          break;
       }
       Poke<uint32_t>("postings", at, v);
     }

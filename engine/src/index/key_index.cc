@@ -31,11 +31,19 @@ struct PostingsHeader {
   uint64_t magic;
   uint32_t version;
   uint32_t reserved0;
-  uint64_t alloc_end;        // atomic: end of the allocated blocks
-  uint64_t indexed_through;  // atomic: every key of positions <= this is in
+  uint64_t alloc_end;  // atomic: end of the allocated blocks
+  // atomic: every key of positions <= this is in; the position with
+  // Check16(position, kPostingsMagic) in the top 16 bits (MarkWord)
+  uint64_t indexed_through;
   uint64_t reserved1[4];
 };
 static_assert(sizeof(PostingsHeader) == kIndexHeaderSize);
+
+// The indexed-through mark as stored: a damaged mark that claimed more
+// than was indexed would make reads skip events silently.
+uint64_t MarkWord(uint64_t position) {
+  return position | (uint64_t{Check16(position, kPostingsMagic)} << 48);
+}
 
 constexpr uint64_t BlockBytes(uint32_t capacity) {
   return sizeof(PostingBlock) + uint64_t{capacity} * 8;
@@ -129,7 +137,7 @@ Status KeyIndex::Open(const fs::path& dir, bool writable, uint64_t generation) {
     if (!writable) return Status::Corruption(ppath.string() + ": empty (offset 0)");
     ph->version = kIndexVersion;
     A(ph->alloc_end).store(kIndexHeaderSize);
-    A(ph->indexed_through).store(0);
+    A(ph->indexed_through).store(MarkWord(0));
     A(ph->magic).store(kPostingsMagic, std::memory_order_release);
   }
   if (ph->magic != kPostingsMagic || ph->version != kIndexVersion ||
@@ -155,7 +163,7 @@ Status KeyIndex::Reset(uint64_t* generation) {
   if (!(s = io::Rename(tmp, dir_ / "keys")).ok()) return s;
   auto* ph = reinterpret_cast<PostingsHeader*>(postings_.data());
   A(ph->alloc_end).store(kIndexHeaderSize);
-  A(ph->indexed_through).store(0);
+  A(ph->indexed_through).store(MarkWord(0));
   A(ph->magic).store(kPostingsMagic, std::memory_order_release);
   ph->version = kIndexVersion;
   table_.store(t.get(), std::memory_order_release);
@@ -224,17 +232,26 @@ bool KeyIndex::HeaderPlausible(uint64_t head) const {
   // this one mapped it.
   if (end > postings_.size()) const_cast<io::GrowableMap&>(postings_).RefreshSize();
   return ph->magic == kPostingsMagic && ph->version == kIndexVersion && end >= kIndexHeaderSize &&
-         end <= postings_.size() && end % 8 == 0 && indexed_through() <= head;
+         end <= postings_.size() && end % 8 == 0 && MarkIntact() && indexed_through() <= head;
+}
+
+bool KeyIndex::MarkIntact() const {
+  auto* ph = reinterpret_cast<PostingsHeader*>(postings_.data());
+  const uint64_t w = A(ph->indexed_through).load(std::memory_order_acquire);
+  return MarkWord(w & kPositionMask) == w;
 }
 
 uint64_t KeyIndex::indexed_through() const {
   auto* ph = reinterpret_cast<PostingsHeader*>(postings_.data());
-  return A(ph->indexed_through).load(std::memory_order_acquire);
+  const uint64_t w = A(ph->indexed_through).load(std::memory_order_acquire);
+  // A mark that fails its check vouches for nothing: readers then scan the
+  // log (right answers, slower), and a writer alone rebuilds the index.
+  return MarkWord(w & kPositionMask) == w ? w & kPositionMask : 0;
 }
 
 void KeyIndex::SetIndexedThrough(uint64_t position) {
   auto* ph = reinterpret_cast<PostingsHeader*>(postings_.data());
-  A(ph->indexed_through).store(position, std::memory_order_release);
+  A(ph->indexed_through).store(MarkWord(position), std::memory_order_release);
 }
 
 Status KeyIndex::AllocBlock(uint32_t capacity, uint64_t prev, uint64_t before, uint64_t key,

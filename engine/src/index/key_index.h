@@ -38,7 +38,8 @@ namespace opossum::index {
 // ON-DISK FORMAT.
 constexpr uint64_t kKeysMagic = 0x5359454b534f504fULL;      // "OPOSKEYS"
 constexpr uint64_t kPostingsMagic = 0x54534f50534f504fULL;  // "OPOSPOST"
-constexpr uint32_t kIndexVersion = 2;  // 2: check bits in slots, blocks and entries
+// 2: check bits in slots, blocks and entries; 3: and in the indexed-through mark
+constexpr uint32_t kIndexVersion = 3;
 constexpr uint64_t kIndexHeaderSize = 64;
 constexpr uint64_t kInitialKeyCapacity = 1024;
 constexpr uint32_t kFirstBlockCapacity = 4;
@@ -55,7 +56,7 @@ inline uint16_t Check16(uint64_t a, uint64_t b) {
 }
 
 struct KeySlot {
-  uint64_t hash;        // 0: empty slot
+  uint64_t hash;  // 0: empty slot
   uint64_t first_block;
   uint64_t last_block;  // offset in index/postings
   // count (low 40 bits) | check of (hash, first_block, kind) (16) | kind (8)
@@ -63,11 +64,11 @@ struct KeySlot {
 };
 
 struct PostingBlock {
-  uint64_t prev;       // offset of the previous block, 0 for the first
-  uint64_t before;     // entries in the blocks before this one
-  uint32_t count;      // published with a release store
-  uint16_t capacity;   // 4, 8, ..., 1024
-  uint16_t owner;      // Check16(key hash, this block's offset)
+  uint64_t prev;      // offset of the previous block, 0 for the first
+  uint64_t before;    // entries in the blocks before this one
+  uint32_t count;     // published with a release store
+  uint16_t capacity;  // 4, 8, ..., 1024
+  uint16_t owner;     // Check16(key hash, this block's offset)
   // uint64_t entries[capacity] follow: position | Check16(position, key) << 48
 };
 static_assert(sizeof(PostingBlock) == 24);
@@ -178,12 +179,14 @@ class KeyIndex {
   bool BlockInBounds(uint64_t off, uint64_t key) const;
   // The header fields are plausible for a store whose head is `head`.
   bool HeaderPlausible(uint64_t head) const;
+  // The indexed-through mark passes its check.
+  bool MarkIntact() const;
   Status RefreshPostingsSize() { return postings_.RefreshSize(); }
 
  private:
   struct Table;
-  Status MapTable(const std::filesystem::path& path, bool create_capacity,
-                  uint64_t capacity, uint64_t generation, std::unique_ptr<Table>* out);
+  Status MapTable(const std::filesystem::path& path, bool create_capacity, uint64_t capacity,
+                  uint64_t generation, std::unique_ptr<Table>* out);
   Status Grow();
   Status AllocBlock(uint32_t capacity, uint64_t prev, uint64_t before, uint64_t key,
                     uint64_t first_position, uint64_t* off);
