@@ -520,7 +520,9 @@ PostingCursor::PostingCursor(const KeyIndex* index, const KeySlot* slot, uint64_
       return;
     }
   }
-  if (b->prev == 0 && b->before != 0) {
+  // The first block, and only it, has nothing before it and no previous
+  // block (a damaged link there is otherwise seen only by backward reads).
+  if ((b->prev == 0) != (b->before == 0)) {
     Fail();
     return;
   }
