@@ -181,6 +181,10 @@ class KeyIndex {
   bool HeaderPlausible(uint64_t head) const;
   // The indexed-through mark passes its check.
   bool MarkIntact() const;
+  // Every key's blocks lie below alloc_end (else new blocks would be
+  // allocated over them). Reads every slot: for opens that may rebuild, and
+  // Verify.
+  bool BlocksBelowAllocEnd() const;
   Status RefreshPostingsSize() { return postings_.RefreshSize(); }
 
  private:

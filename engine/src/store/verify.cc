@@ -20,9 +20,10 @@ Status StoreCore::Verify(const std::function<void(uint64_t, uint64_t)>& progress
   while (walk.state().head < head) {
     log::LogWalker::Step step = walk.Next();
     if (step != log::LogWalker::Step::kBatch) {
-      return Status::Corruption(
-          walk.Where() + ": " +
-          (walk.why().empty() ? "the log ends before the head " + std::to_string(head) : walk.why()));
+      return Status::Corruption(walk.Where() + ": " +
+                                (walk.why().empty()
+                                     ? "the log ends before the head " + std::to_string(head)
+                                     : walk.why()));
     }
     const format::BatchInfo& info = walk.info();
     for (uint32_t i = 0; i < info.count; ++i) {
@@ -49,13 +50,19 @@ Status StoreCore::Verify(const std::function<void(uint64_t, uint64_t)>& progress
       }
     }
   }
-  // 2. The key index: every list holds exactly the positions (up to what is
+  // 2. The key index: its allocation mark lies above every block (or the
+  // next new list would be written over one), and every list holds exactly
+  // the positions (up to what is
   // indexed) of the events that carry its key.
+  if (!keys_->BlocksBelowAllocEnd()) {
+    return Status::Corruption((path_ / "index" / "postings").string() +
+                              ": alloc_end (offset 16) lies below a key's blocks");
+  }
   const uint64_t mark = std::min(keys_->indexed_through(), head);
   std::sort(keys.begin(), keys.end());
-  keys.erase(std::remove_if(keys.begin(), keys.end(),
-                            [mark](const auto& k) { return k.second > mark; }),
-             keys.end());
+  keys.erase(
+      std::remove_if(keys.begin(), keys.end(), [mark](const auto& k) { return k.second > mark; }),
+      keys.end());
   uint64_t seen_entries = 0;
   std::string bad;
   keys_->ForEachKey([&](uint64_t hash, uint8_t, const index::KeySlot* slot) {
@@ -69,8 +76,7 @@ Status StoreCore::Verify(const std::function<void(uint64_t, uint64_t)>& progress
     auto it = lo;
     for (uint64_t p = c.Next(); p != 0; p = c.Next(), ++it) {
       if (it == keys.end() || it->first != hash || it->second != p) {
-        bad = "key " + std::to_string(hash) + " lists position " + std::to_string(p) +
-              " wrongly";
+        bad = "key " + std::to_string(hash) + " lists position " + std::to_string(p) + " wrongly";
         return;
       }
       ++seen_entries;
