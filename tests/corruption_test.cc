@@ -52,10 +52,11 @@ namespace opossum {
 namespace {
 
 namespace fs = std::filesystem;
-using opossum::testing::TempDir;
 using opossum::testing::DescribeQuery;
-using opossum::testing::TestSeed;
+using opossum::testing::kTimeScale;
 using opossum::testing::ReadFileBytes;
+using opossum::testing::TempDir;
+using opossum::testing::TestSeed;
 using opossum::testing::WriteFileBytes;
 
 // The few on-disk facts these tests rely on (docs: segment format), kept
@@ -797,7 +798,9 @@ class CorruptionTest : public ::testing::Test {
     size_t run = 0;
     for (const Case& c : cases) {
       if (only != nullptr && !Contains(c.label, only)) continue;
-      if (std::chrono::steady_clock::now() - start > std::chrono::seconds(240)) {
+      // The budget only bounds the test's run time (each case's child also
+      // has an alarm); a sanitizer build gets more of it.
+      if (std::chrono::steady_clock::now() - start > std::chrono::seconds(240 * kTimeScale)) {
         ADD_FAILURE() << "time budget exhausted after " << run << " of " << cases.size()
                       << " cases";
         break;

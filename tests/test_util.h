@@ -58,6 +58,26 @@ inline uint64_t TestSeed() {
   return seed;
 }
 
+// How many times longer than in a plain optimized build a time budget in a
+// test may take: ThreadSanitizer slows this code down 5 to 15 times,
+// AddressSanitizer 2 to 3 times. Only budgets are scaled, never what a test
+// checks. (tests/CMakeLists.txt scales ctest's timeout to match.)
+#if defined(__SANITIZE_THREAD__)
+constexpr int kTimeScale = 4;
+#elif defined(__SANITIZE_ADDRESS__)
+constexpr int kTimeScale = 2;
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+constexpr int kTimeScale = 4;
+#elif __has_feature(address_sanitizer)
+constexpr int kTimeScale = 2;
+#else
+constexpr int kTimeScale = 1;
+#endif
+#else
+constexpr int kTimeScale = 1;
+#endif
+
 // The whole content of a file ("" when it cannot be read).
 inline std::string ReadFileBytes(const std::filesystem::path& p) {
   std::ifstream in(p, std::ios::binary);

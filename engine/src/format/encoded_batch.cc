@@ -12,7 +12,7 @@ EncodedBatch::EncodedBatch(uint32_t max_event_size) : max_event_size_(max_event_
 EncodedBatch::~EncodedBatch() { FreePieces(); }
 
 void EncodedBatch::FreePieces() {
-  for (Piece& p : pieces_) mi_free(p.data);
+  for (Piece& p : pieces_) FreeBytes(p.data);
   pieces_.clear();
 }
 
@@ -45,7 +45,7 @@ void EncodedBatch::Reserve(uint64_t bytes) {
   // Room in the last piece for what the batch does not hold yet.
   const uint64_t want = last.size + (bytes > size_ ? bytes - size_ : 0);
   if (want <= last.capacity) return;
-  auto* p = static_cast<uint8_t*>(mi_realloc_aligned(last.data, want, 8));
+  auto* p = static_cast<uint8_t*>(ReallocBytes(last.data, want));
   if (p == nullptr) throw std::bad_alloc();
   last.data = p;
   last.capacity = want;
@@ -140,7 +140,7 @@ void EncodedBatch::Extend(EncodedBatch&& o) {
   o.pieces_[0].begin += kBatchHeaderSize;
   for (Piece& p : o.pieces_) {
     if (p.size == p.begin) {
-      mi_free(p.data);
+      FreeBytes(p.data);
       continue;
     }
     p.start = size_;
@@ -161,7 +161,7 @@ void EncodedBatch::Extend(EncodedBatch&& o) {
 
 void EncodedBatch::Clear() {
   // The first buffer stays for the next events; the others go.
-  for (size_t k = 1; k < pieces_.size(); ++k) mi_free(pieces_[k].data);
+  for (size_t k = 1; k < pieces_.size(); ++k) FreeBytes(pieces_[k].data);
   if (pieces_.size() > 1) pieces_.resize(1);
   if (!pieces_.empty()) pieces_[0].begin = pieces_[0].size = pieces_[0].start = 0;
   size_ = 0;

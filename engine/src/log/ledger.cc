@@ -13,9 +13,19 @@ std::atomic_ref<uint64_t> Atomic(uint64_t& v) { return std::atomic_ref<uint64_t>
 
 uint64_t SlotChecksum(const LedgerSlot& s) { return format::Hash64(&s, 5 * sizeof(uint64_t)); }
 
+// A slot is read and written word by word through std::atomic_ref: other
+// processes (and, at open, this one) read the mapped slots without the write
+// lock while a writer may be rewriting one. The checksum, not the order of
+// the loads, decides whether what was read is one whole slot.
+constexpr uint64_t LedgerSlot::*kSlotWords[] = {&LedgerSlot::head, &LedgerSlot::segment,
+                                                &LedgerSlot::end_offset, &LedgerSlot::last_checksum,
+                                                &LedgerSlot::checksum};
+
 bool ReadSlot(const LedgerSlot& raw, LogState* out) {
+  LedgerSlot& shared = const_cast<LedgerSlot&>(raw);  // only loaded from
   LedgerSlot s;
-  std::memcpy(&s, &raw, sizeof(s));
+  s.seq = Atomic(shared.seq).load(std::memory_order_acquire);
+  for (auto w : kSlotWords) s.*w = Atomic(shared.*w).load(std::memory_order_relaxed);
   if (s.seq == 0 || s.checksum != SlotChecksum(s)) return false;
   *out = LogState{s.seq, s.head, s.segment, s.end_offset, s.last_checksum};
   return true;
@@ -38,10 +48,13 @@ bool Latest(const LedgerSlot* slots, LogState* out) {
 void WriteSlot(LedgerSlot* slot, const LogState& st) {
   LedgerSlot s{st.seq, st.head, st.segment, st.end_offset, st.last_checksum, 0};
   s.checksum = SlotChecksum(s);
-  // Invalidate first, so that a torn slot write is never read as valid.
-  Atomic(slot->seq).store(0, std::memory_order_release);
-  std::memcpy(slot, &s, sizeof(s));
-  std::atomic_thread_fence(std::memory_order_release);
+  // Invalidate first, so that a torn slot write is never read as valid: seq
+  // = 0, then the other five words (each a release store, so none of them
+  // comes before the invalidation), then the real seq last (release: whoever
+  // reads it with acquire sees the whole slot).
+  Atomic(slot->seq).store(0, std::memory_order_relaxed);
+  for (auto w : kSlotWords) Atomic(slot->*w).store(s.*w, std::memory_order_release);
+  Atomic(slot->seq).store(s.seq, std::memory_order_release);
 }
 
 }  // namespace
@@ -82,15 +95,14 @@ Status Ledger::Create(const std::filesystem::path& path, uint64_t segment_size) 
 Status Ledger::Open(const std::filesystem::path& path, bool writable) {
   path_ = path;
   io::File f;
-  Status s = io::File::Open(path, writable ? io::File::Mode::kReadWrite : io::File::Mode::kReadOnly,
-                            &f);
+  Status s =
+      io::File::Open(path, writable ? io::File::Mode::kReadWrite : io::File::Mode::kReadOnly, &f);
   if (!s.ok()) return s;
   uint64_t size = 0;
   if (!(s = f.Size(&size)).ok()) return s;
   if (size < kLedgerSize) {
     return Status::Corruption("ledger " + path.string() + " is " + std::to_string(size) +
-                              " bytes, expected " + std::to_string(kLedgerSize) +
-                              " (offset 0)");
+                              " bytes, expected " + std::to_string(kLedgerSize) + " (offset 0)");
   }
   f.Close();
   if (!(s = io::Mapping::Map(path, kLedgerSize, writable, &map_)).ok()) return s;
@@ -106,7 +118,8 @@ Status Ledger::Open(const std::filesystem::path& path, bool writable) {
                                 std::to_string(page()->version) + " is not supported");
   }
   if (page()->segment_size < (1u << 20) || page()->segment_size > (uint64_t{1} << 40)) {
-    return Status::Corruption("ledger " + path.string() + ": implausible segment size at offset 16");
+    return Status::Corruption("ledger " + path.string() +
+                              ": implausible segment size at offset 16");
   }
   return Status::Ok();
 }
