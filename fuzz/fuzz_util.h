@@ -19,6 +19,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -498,6 +499,42 @@ inline void CheckAppendAndReopen(std::unique_ptr<Store>* store, const fs::path& 
   std::optional<EventView> ev;
   s = (*store)->ReadLast(Query::ForTypes({"FuzzCheck"}), &ev);
   Check(s.ok() && ev && ev->position() == head + 1, "the appended event is not read back");
+}
+
+// The checks of a store whose segment or ledger the fuzzer wrote: opened
+// read-only first when asked (its reads exact or reporting damage), then for
+// writing: an open that fails must fail as `expected_error` allows; reads
+// give a prefix of what was written or report damage; when Verify finds the
+// store whole, no read may have reported damage, and an append and a reopen
+// must work.
+inline void CheckDamagedStore(const fs::path& root, bool read_only_first,
+                              const std::function<bool(const Status&)>& expected_error) {
+  const std::vector<ModelEvent> written = TemplateEvents();
+  std::unique_ptr<Store> store;
+  if (read_only_first) {
+    Status s = Store::Open(root, kStoreName, FuzzOptions(/*read_only=*/true), &store);
+    if (s.ok()) {
+      CheckReads(store.get(), &written, /*prefix_ok=*/true);
+      Status v = store->Verify();
+      Check(v.ok() || v.IsCorruption(), "read-only Verify: " + v.ToString());
+      store.reset();
+    } else {
+      Check(expected_error(s), "read-only open: " + s.ToString());
+    }
+  }
+  Status s = Store::Open(root, kStoreName, FuzzOptions(), &store);
+  if (!s.ok()) {
+    Check(expected_error(s), "open: " + s.ToString());
+    return;
+  }
+  bool reads_whole = CheckReads(store.get(), &written, /*prefix_ok=*/true);
+  Status v = store->Verify();
+  if (v.ok()) {
+    Check(reads_whole, "Verify found the store whole, but a read reported damage");
+    CheckAppendAndReopen(&store, root);
+  } else {
+    Check(v.IsCorruption(), "Verify: " + v.ToString());
+  }
 }
 
 }  // namespace opossum::fuzz

@@ -38,32 +38,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   ledger.size = ledger.bytes.size();
   const fs::path root = ScratchRoot(kTarget) / "run";
   WriteImage(root / kStoreName, image);
-  const std::vector<ModelEvent> written = TemplateEvents();
-
-  std::unique_ptr<Store> store;
-  if (flags & 2) {
-    Status s = Store::Open(root, kStoreName, FuzzOptions(/*read_only=*/true), &store);
-    if (s.ok()) {
-      CheckReads(store.get(), &written, /*prefix_ok=*/true);
-      Status v = store->Verify();
-      Check(v.ok() || v.IsCorruption(), "read-only Verify: " + v.ToString());
-      store.reset();
-    } else {
-      Check(ExpectedOpenError(s), "read-only open: " + s.ToString());
-    }
-  }
-  Status s = Store::Open(root, kStoreName, FuzzOptions(), &store);
-  if (!s.ok()) {
-    Check(ExpectedOpenError(s), "open: " + s.ToString());
-    return 0;
-  }
-  bool reads_whole = CheckReads(store.get(), &written, /*prefix_ok=*/true);
-  Status v = store->Verify();
-  if (v.ok()) {
-    Check(reads_whole, "Verify found the store whole, but a read reported damage");
-    CheckAppendAndReopen(&store, root);
-  } else {
-    Check(v.IsCorruption(), "Verify: " + v.ToString());
-  }
+  CheckDamagedStore(root, (flags & 2) != 0, ExpectedOpenError);
   return 0;
 }

@@ -53,33 +53,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   const fs::path root = ScratchRoot(kTarget) / "run";
   WriteImage(root / kStoreName, image);
-  const std::vector<ModelEvent> written = TemplateEvents();
-
-  std::unique_ptr<Store> store;
-  if (flags & 8) {
-    Status s = Store::Open(root, kStoreName, FuzzOptions(/*read_only=*/true), &store);
-    if (s.ok()) {
-      CheckReads(store.get(), &written, /*prefix_ok=*/true);
-      Status v = store->Verify();
-      Check(v.ok() || v.IsCorruption(), "read-only Verify: " + v.ToString());
-      store.reset();
-    } else {
-      Check(ExpectedOpenError(s, flags & 2), "read-only open: " + s.ToString());
-    }
-  }
-
-  Status s = Store::Open(root, kStoreName, FuzzOptions(), &store);
-  if (!s.ok()) {
-    Check(ExpectedOpenError(s, flags & 2), "open: " + s.ToString());
-    return 0;
-  }
-  bool reads_whole = CheckReads(store.get(), &written, /*prefix_ok=*/true);
-  Status v = store->Verify();
-  if (v.ok()) {
-    Check(reads_whole, "Verify found the store whole, but a read reported damage");
-    CheckAppendAndReopen(&store, root);
-  } else {
-    Check(v.IsCorruption(), "Verify: " + v.ToString());
-  }
+  const bool ledger_removed = (flags & 2) != 0;
+  CheckDamagedStore(root, (flags & 8) != 0,
+                    [&](const Status& s) { return ExpectedOpenError(s, ledger_removed); });
   return 0;
 }
