@@ -618,5 +618,143 @@ TEST(ConcurrencyAppend, UnconditionalBatchesStayGaplessAndContiguous) {
   ExpectGaplessAndContiguous(*store, all);
 }
 
+// The whole public surface at once, for the thread sanitizer as much as for
+// the assertions: appenders fill several small segments (each segment change
+// maps a new file) and add thousands of distinct tags (the key table is
+// replaced by larger ones, and the postings file grows), while other threads
+// Verify, GetStats, Sync, read by tag and by type, and open and close more
+// handles of the same store (one engine, shared).
+TEST(ConcurrencyRead, VerifyStatsSyncAndReopenBesideGrowingAppends) {
+  const uint64_t seed = TestSeed();
+  constexpr int kWriters = 4;
+  constexpr int kBatchesPerWriter = 60;
+  constexpr size_t kEventsPerBatch = 6;
+  TempDir dir;
+  Options o;
+  o.durability = Durability::kBuffered;
+  o.segment_size = 1ull << 20;  // the smallest: the log crosses several
+  std::unique_ptr<Store> store;
+  Status open = Store::Open(dir.path(), "concurrency", o, &store);
+  ASSERT_TRUE(open.ok()) << open.ToString();
+  Problems problems;
+  std::vector<std::vector<Committed>> committed(kWriters);
+  std::atomic<int> writers_left{kWriters};
+  std::atomic<uint64_t> checks{0};
+  // The tag of the newest event each writer committed ("" before the first).
+  std::mutex newest_mu;
+  std::vector<std::pair<std::string, uint64_t>> newest(kWriters);
+
+  auto writer = [&](int w) {
+    std::mt19937_64 rng(seed + 3000 + static_cast<uint64_t>(w));
+    for (int b = 0; b < kBatchesPerWriter; ++b) {
+      std::string name = std::to_string(w) + "-" + std::to_string(b);
+      auto events = MakeBatch(name, kEventsPerBatch, {}, "Type" + std::to_string(rng() % 5));
+      for (size_t j = 0; j < events.size(); ++j) {
+        events[j].tags.push_back("unique:" + name + "-" + std::to_string(j));
+        events[j].data += "/" + std::string(1500 + rng() % 1000, 'x');
+      }
+      uint64_t pos = 0;
+      Status s = store->Append(std::span<const Event>(events), std::nullopt, &pos);
+      if (!s.ok()) {
+        problems.Add("writer " + std::to_string(w) + ": " + s.ToString());
+        continue;
+      }
+      committed[w].push_back({std::string(kBatchPrefix) + name, kEventsPerBatch, pos});
+      std::lock_guard<std::mutex> lock(newest_mu);
+      newest[w] = {"unique:" + name + "-" + std::to_string(kEventsPerBatch - 1), pos};
+    }
+    writers_left.fetch_sub(1);
+  };
+
+  // Verify, statistics, Sync and reads by tag and type, until the writers
+  // are done (and once more after).
+  auto checker = [&] {
+    uint64_t previous_head = 0;
+    for (bool last_pass = false; !last_pass;) {
+      last_pass = writers_left.load() == 0;
+      Status s = store->Verify();
+      if (!s.ok()) problems.Add("Verify: " + s.ToString());
+      StoreStats stats;
+      s = store->GetStats(&stats);
+      if (!s.ok()) problems.Add("GetStats: " + s.ToString());
+      if (stats.head < previous_head) problems.Add("GetStats: the head went back");
+      previous_head = stats.head;
+      if (stats.distinct_types > 5) {
+        problems.Add("GetStats: " + std::to_string(stats.distinct_types) + " types");
+      }
+      if (!(s = store->Sync()).ok()) problems.Add("Sync: " + s.ToString());
+      std::vector<std::pair<std::string, uint64_t>> tags;
+      {
+        std::lock_guard<std::mutex> lock(newest_mu);
+        tags = newest;
+      }
+      Reader snap = store->NewReader();
+      for (const auto& [tag, pos] : tags) {
+        if (tag.empty()) continue;
+        std::vector<EventView> found;
+        s = snap.Read(Query::ForTags({tag}), {}, &found);
+        if (!s.ok() || found.size() != 1 || found[0].position() != pos) {
+          problems.Add("tag " + tag + ": " + s.ToString() + ", " + std::to_string(found.size()) +
+                       " events, want position " + std::to_string(pos));
+        }
+      }
+      std::optional<EventView> last;
+      s = snap.ReadLast(Query::ForTypes({"Type0", "Type1", "Type2", "Type3", "Type4"}), &last);
+      if (!s.ok() || (snap.head() > 0 && (!last || last->position() != snap.head()))) {
+        problems.Add("ReadLast by type at head " + std::to_string(snap.head()) + ": " +
+                     s.ToString());
+      }
+      checks.fetch_add(1);
+    }
+  };
+
+  // More handles of the same store come and go (they share its engine); each
+  // reads the newest events through its own Reader.
+  auto reopener = [&] {
+    for (bool last_pass = false; !last_pass;) {
+      last_pass = writers_left.load() == 0;
+      std::unique_ptr<Store> other;
+      Status s = Store::Open(dir.path(), "concurrency", o, &other);
+      if (!s.ok()) {
+        problems.Add("second Open: " + s.ToString());
+        continue;
+      }
+      Reader snap = other->NewReader();
+      std::vector<EventView> tail;
+      s = snap.Read(Query::All(), ReadOptions{.backwards = true, .limit = 20}, &tail);
+      if (!s.ok()) problems.Add("second handle's read: " + s.ToString());
+      for (size_t i = 0; i < tail.size(); ++i) {
+        if (tail[i].position() != snap.head() - i) {
+          problems.Add("second handle's read gave position " + std::to_string(tail[i].position()) +
+                       " at index " + std::to_string(i) + " under head " +
+                       std::to_string(snap.head()));
+          break;
+        }
+      }
+    }
+  };
+
+  std::vector<std::thread> threads;
+  threads.emplace_back(checker);
+  threads.emplace_back(reopener);
+  for (int w = 0; w < kWriters; ++w) threads.emplace_back(writer, w);
+  for (auto& th : threads) th.join();
+  std::fprintf(stderr, "[ info     ] %llu rounds of checks\n",
+               static_cast<unsigned long long>(checks.load()));
+  problems.ExpectNone();
+
+  std::vector<Committed> all;
+  for (auto& v : committed) all.insert(all.end(), v.begin(), v.end());
+  EXPECT_EQ(all.size(), static_cast<size_t>(kWriters * kBatchesPerWriter));
+  ExpectGaplessAndContiguous(*store, all);
+  StoreStats stats;
+  ASSERT_TRUE(store->GetStats(&stats).ok());
+  EXPECT_GE(stats.segments, 3u) << "the log should have crossed segments";
+  // A tag of its own for each event, and one for each batch.
+  EXPECT_EQ(stats.distinct_tags, all.size() * (kEventsPerBatch + 1));
+  EXPECT_EQ(stats.distinct_types, 5u);
+  EXPECT_TRUE(store->Verify().ok());
+}
+
 }  // namespace
 }  // namespace opossum

@@ -20,10 +20,9 @@ case "$kind" in
     dir=build-tsan
     # halt_on_error: the first report fails the test that made it, as the other sanitizers do
     # (-fno-sanitize-recover does not reach TSan's reports).
-    # die_after_fork=0: the crash, corruption and multi-process tests fork children that run
-    # engine code while the parent's gtest process has threads; see tools/tsan-suppressions.txt.
     # second_deadlock_stack: both stacks of a lock-order report.
-    export TSAN_OPTIONS="suppressions=$PWD/tools/tsan-suppressions.txt halt_on_error=1 die_after_fork=0 second_deadlock_stack=1 ${TSAN_OPTIONS:-}"
+    # die_after_fork stays at its default (1): the tests fork only while single-threaded.
+    export TSAN_OPTIONS="suppressions=$PWD/tools/tsan-suppressions.txt halt_on_error=1 second_deadlock_stack=1 ${TSAN_OPTIONS:-}"
     ;;
   *)
     echo "usage: $0 [asan|tsan]" >&2

@@ -410,7 +410,11 @@ void KeyIndex::ForEachKey(const std::function<void(uint64_t, uint8_t, const KeyS
   const KeySlot* slots = t->slots();
   for (uint64_t i = 0; i < t->capacity; ++i) {
     uint64_t h = A(const_cast<uint64_t&>(slots[i].hash)).load(std::memory_order_acquire);
-    if (h != 0) fn(h, static_cast<uint8_t>(slots[i].meta >> 56), &slots[i]);
+    if (h == 0) continue;
+    // An atomic load: the writer stores meta (its count) while this runs.
+    // The kind byte in it was set before the hash was published.
+    const uint64_t meta = A(const_cast<uint64_t&>(slots[i].meta)).load(std::memory_order_relaxed);
+    fn(h, static_cast<uint8_t>(meta >> 56), &slots[i]);
   }
 }
 

@@ -283,7 +283,10 @@ Status SegmentSet::OpenForWrite(uint64_t ordinal, io::File* out) {
 
 uint64_t SegmentSet::bytes_on_disk() const {
   uint64_t total = 0;
-  for (uint64_t i = 0; i < count(); ++i) total += slots_[i].load()->file_size;
+  for (uint64_t i = 0; i < count(); ++i) {
+    // RemoveFrom clears a slot before it lowers the count.
+    if (const Segment* seg = slots_[i].load(std::memory_order_acquire)) total += seg->file_size;
+  }
   return total;
 }
 

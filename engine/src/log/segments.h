@@ -85,7 +85,12 @@ class SegmentSet {
   Status OpenForWrite(uint64_t ordinal, io::File* out);
 
   const std::filesystem::path& dir() const { return dir_; }
-  const std::filesystem::path& torn_path() const { return torn_path_; }
+  // A copy, taken under the lock: any thread's Refresh (a reader's Get of a
+  // segment it does not know yet) rewrites it.
+  std::filesystem::path torn_path() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return torn_path_;
+  }
   uint64_t bytes_on_disk() const;
 
  private:
@@ -96,7 +101,7 @@ class SegmentSet {
   std::filesystem::path dir_;
   std::unique_ptr<std::atomic<Segment*>[]> slots_;
   std::atomic<uint64_t> count_{0};
-  std::mutex mu_;
+  mutable std::mutex mu_;  // changes to the set, owned_ and torn_path_
   std::vector<std::unique_ptr<Segment>> owned_;
   std::filesystem::path torn_path_;
 };

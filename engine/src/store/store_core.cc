@@ -220,17 +220,17 @@ Status StoreCore::OpenFiles() {
 
 Status StoreCore::Recover(bool full) {
   Status s;
-  if (!segments_.torn_path().empty()) {
+  if (const fs::path torn = segments_.torn_path(); !torn.empty()) {
     // Only a segment beyond every commit can be one whose creation was cut
     // short (a segment is synced before it is used); any other is damaged.
     log::LogState commit;
     if (!ledger_.LatestCommit(&commit) || commit.segment >= segments_.count()) {
-      return Status::Corruption("segment " + segments_.torn_path().string() +
+      return Status::Corruption("segment " + torn.string() +
                                 ": damaged header (offset 0) in a segment that holds committed "
                                 "events");
     }
     // A segment whose creation was cut short held nothing committed.
-    if (!(s = io::RemoveFile(segments_.torn_path())).ok()) return s;
+    if (!(s = io::RemoveFile(torn)).ok()) return s;
   }
   for (uint64_t i = 0; i < segments_.count(); ++i) {
     if (!(s = segments_.Repair(i)).ok()) return s;
