@@ -419,16 +419,17 @@ void KeyIndex::ForEachKey(const std::function<void(uint64_t, uint8_t, const KeyS
 }
 
 bool KeyIndex::BlocksBelowAllocEnd() const {
-  auto* ph = reinterpret_cast<const PostingsHeader*>(postings_.data());
-  const uint64_t end = A(const_cast<uint64_t&>(ph->alloc_end)).load(std::memory_order_acquire);
-  bool ok = true;
+  uint64_t highest = 0;
   ForEachKey([&](uint64_t hash, uint8_t, const KeySlot* slot) {
     // A key's newest block is its highest (each links to a lower one).
     const uint64_t last = A(const_cast<uint64_t&>(slot->last_block)).load();
-    if (!ok || !SlotIntact(slot) || !BlockInBounds(last, hash)) return;
-    ok = last + BlockBytes(BlockAt(postings_.data(), last)->capacity) <= end;
+    if (!SlotIntact(slot) || !BlockInBounds(last, hash)) return;
+    highest = std::max(highest, last + BlockBytes(BlockAt(postings_.data(), last)->capacity));
   });
-  return ok;
+  // Read after the slots: a writer raises alloc_end before it links a new
+  // block into a slot, so every block seen above lies below it.
+  auto* ph = reinterpret_cast<const PostingsHeader*>(postings_.data());
+  return highest <= A(const_cast<uint64_t&>(ph->alloc_end)).load(std::memory_order_acquire);
 }
 
 uint64_t KeyIndex::CountKind(format::KeyKind kind) const {
