@@ -13,8 +13,8 @@ constexpr uint64_t kMinReserve = uint64_t{1} << 30;  // address space only
 Status GrowableMap::Open(const std::filesystem::path& path, bool writable, bool create,
                          uint64_t initial_size) {
   writable_ = writable;
-  File::Mode mode = !writable ? File::Mode::kReadOnly
-                              : (create ? File::Mode::kCreate : File::Mode::kReadWrite);
+  File::Mode mode =
+      !writable ? File::Mode::kReadOnly : (create ? File::Mode::kCreate : File::Mode::kReadWrite);
   Status s = File::Open(path, mode, &file_);
   if (!s.ok()) return s;
   uint64_t size = 0;
@@ -48,7 +48,9 @@ Status GrowableMap::RefreshSize() {
   if (!s.ok()) return s;
   std::lock_guard<std::mutex> lock(mu_);
   if (!(s = MapAtLeast(size)).ok()) return s;
-  size_.store(size, std::memory_order_release);
+  // The file only grows: a size read before another thread's EnsureSize
+  // stored a larger one must not take it back.
+  if (size > size_.load(std::memory_order_acquire)) size_.store(size, std::memory_order_release);
   return Status::Ok();
 }
 
@@ -63,9 +65,9 @@ Status GrowableMap::EnsureSize(uint64_t needed) {
   if (!(s = file_.Allocate(0, target)).ok()) return s;
   std::lock_guard<std::mutex> lock(mu_);
   if (!(s = MapAtLeast(target)).ok()) return s;
-  // Fault the new pages in with one call rather than one fault per page on
-  // first write (index growth during a large batch is dominated by those
-  // faults otherwise). Best effort: older kernels lack it.
+    // Fault the new pages in with one call rather than one fault per page on
+    // first write (index growth during a large batch is dominated by those
+    // faults otherwise). Best effort: older kernels lack it.
 #ifdef MADV_POPULATE_WRITE
   const uint64_t from = (size() + 4095) & ~uint64_t{4095};
   if (target > from) madvise(data() + from, target - from, MADV_POPULATE_WRITE);
