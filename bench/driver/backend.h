@@ -58,9 +58,9 @@ struct ReadEvent {
 using ReadFn = std::function<bool(const ReadEvent&)>;
 
 struct AppendResult {
-  bool ok = true;                 // false: the condition failed, nothing written
-  uint64_t last_position = 0;     // when ok: the position of the batch's last event
-  uint64_t conflict_position = 0; // when !ok: the newest event that matched
+  bool ok = true;                  // false: the condition failed, nothing written
+  uint64_t last_position = 0;      // when ok: the position of the batch's last event
+  uint64_t conflict_position = 0;  // when !ok: the newest event that matched
 };
 
 class Backend {
