@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 
+#include "driver.h"
 #include "opossum/options.h"
 #include "opossum/store.h"
 
@@ -49,6 +50,10 @@ void RunLast(const StoreRef& ref, const std::string& query);
 void RunHead(const StoreRef& ref);
 void RunVerify(const StoreRef& ref);
 void RunStats(const StoreRef& ref);
+
+// `bench`: the workload driver (bench/driver); `tiny` runs its CI-sized
+// configuration. Needs no store.
+void RunBench(bench::DriverOptions options, bool tiny);
 
 struct ExportArgs {
   std::filesystem::path out;

@@ -47,8 +47,9 @@ int Main(int argc, char** argv) {
   append->add_option("--condition", append_args.condition,
                      "fail (exit 3) if an event matches: {\"fail_if_events_match\": QUERY, "
                      "\"after\": N}");
-  append->add_option("--durability", append_durability,
-                     "sync: durable before exit (default); buffered: in the OS cache")
+  append
+      ->add_option("--durability", append_durability,
+                   "sync: durable before exit (default); buffered: in the OS cache")
       ->check(durability_check);
   append->add_flag("--write-protect-segments", append_args.write.write_protect_segments,
                    "leave full segments read-only (mode 0444; the store option of that name)");
@@ -91,7 +92,8 @@ int Main(int argc, char** argv) {
   ImportArgs import_args;
   std::string import_durability = "sync";
   auto* imp = app.add_subcommand("import", "append the events of an export, in position order");
-  imp->add_option("--in", import_args.in, "file (jsonl, '-' for standard input) or folder (opossum)")
+  imp->add_option("--in", import_args.in,
+                  "file (jsonl, '-' for standard input) or folder (opossum)")
       ->required();
   imp->add_option("--format", import_args.format, "jsonl or opossum")
       ->check(CLI::IsMember({"jsonl", "opossum"}))
@@ -109,6 +111,36 @@ int Main(int argc, char** argv) {
   auto* stats = app.add_subcommand(
       "stats", "print events, head, segments, bytes on disk, distinct types and tags");
 
+  opossum::bench::DriverOptions bench_args;
+  bool bench_tiny = false;
+  auto* bench = app.add_subcommand(
+      "bench",
+      "run the named workloads against this store, SQLite, LMDB and the bare disk and memory; "
+      "prints the machine, a table of rates with ratios and one of latencies, and writes CSV");
+  bench->add_option("--dir", bench_args.dir, "folder for the stores (on the disk to measure)")
+      ->capture_default_str();
+  bench->add_option("--workloads", bench_args.workloads, "comma-separated (default: all)")
+      ->delimiter(',');
+  bench
+      ->add_option("--backends", bench_args.backends,
+                   "comma-separated of opossum, sqlite, lmdb, limit (default: all)")
+      ->delimiter(',')
+      ->check(CLI::IsMember({"opossum", "sqlite", "lmdb", "limit"}));
+  bench->add_option("--seconds", bench_args.seconds, "timed seconds per workload and backend")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  bench->add_option("--threads", bench_args.threads, "threads of the *_64 workloads")
+      ->check(CLI::Range(1, 1024))
+      ->capture_default_str();
+  bench
+      ->add_option("--read-store", bench_args.read_store,
+                   "events in the store of the read and decide workloads")
+      ->capture_default_str();
+  bench->add_option("--scale", bench_args.scale_sizes, "comma-separated store sizes for scale_*")
+      ->delimiter(',');
+  bench->add_option("--csv", bench_args.csv, "CSV output (default: DIR/results.csv)");
+  bench->add_flag("--tiny", bench_tiny,
+                  "a few seconds on stores of a few thousand events (keeps the driver working)");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -138,6 +170,8 @@ int Main(int argc, char** argv) {
       RunVerify(ref);
     } else if (*stats) {
       RunStats(ref);
+    } else if (*bench) {
+      RunBench(bench_args, bench_tiny);
     }
   } catch (const CliError& e) {
     return Report(e);
