@@ -3,7 +3,7 @@
 set -euo pipefail
 packages=(g++ clang cmake ninja-build pkg-config git
           libboost-dev libflatbuffers-dev flatbuffers-compiler libmimalloc-dev libxxhash-dev
-          libcli11-dev libsimdjson-dev
+          libcli11-dev libsimdjson-dev libsqlite3-dev liblmdb-dev
           libgtest-dev libgmock-dev libbenchmark-dev)
 missing=()
 for p in "${packages[@]}"; do
