@@ -23,6 +23,7 @@
 #include <string_view>
 #include <vector>
 
+#include "dataset.h"
 #include "opossum/opossum.h"
 
 namespace opossum::bench {
@@ -56,25 +57,10 @@ inline const char* DurabilityName(Durability d) {
   return d == Durability::kSync ? "sync" : "buffered";
 }
 
-// Zero-padded decimal, so that every event of a workload has the same size.
-inline std::string Padded(uint64_t v, int width) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%0*llu", width, static_cast<unsigned long long>(v));
-  return buf;
-}
-
 // The event every workload appends: type "StudentSubscribed", two tags and
-// 100 bytes of JSON data.
+// 100 bytes of JSON data (the driver's event shape, driver/dataset.h).
 inline Event MakeEvent(std::string tag1, std::string tag2, uint64_t n) {
-  Event e;
-  e.type = "StudentSubscribed";
-  e.tags = {std::move(tag1), std::move(tag2)};
-  e.data = R"({"seq":)" + Padded(n, 12) +
-           R"(,"at":"2026-11-26T12:00:00.000000Z","by":"bench","note":"subscribed to course"})";
-  e.data.resize(100, ' ');  // pad (or trim) to exactly 100 bytes
-  e.data.back() = '}';
-  e.data_is_json = true;
-  return e;
+  return MakeEvent("StudentSubscribed", std::move(tag1), std::move(tag2), n);
 }
 
 // Bytes one single-event batch of `e` takes in a segment: the batch header,
@@ -89,9 +75,9 @@ inline size_t EncodedBatchBytes(const Event& e) {
   auto tags = fbb.CreateVector(tag_offsets);
   auto data = fbb.CreateVector(reinterpret_cast<const uint8_t*>(e.data.data()), e.data.size());
   auto start = fbb.StartTable();
-  fbb.AddOffset(4, type);   // field 0: type
-  fbb.AddOffset(6, tags);   // field 1: tags
-  fbb.AddOffset(8, data);   // field 2: data
+  fbb.AddOffset(4, type);                                  // field 0: type
+  fbb.AddOffset(6, tags);                                  // field 1: tags
+  fbb.AddOffset(8, data);                                  // field 2: data
   fbb.AddElement<uint8_t>(10, e.data_is_json ? 1 : 0, 0);  // field 3
   fbb.Finish(flatbuffers::Offset<void>(fbb.EndTable(start)));
   const size_t table = fbb.GetSize();
@@ -118,7 +104,6 @@ inline std::unique_ptr<Store> FreshStore(const std::string& name, Durability dur
 //   "k:<i mod 4>"     (a second, low-cardinality tag)
 // so that one tag's 10 events sit N/10 positions apart: a read by tag never
 // benefits from its events sharing a page.
-inline int64_t TagCount(int64_t n) { return n / 10 > 0 ? n / 10 : 1; }
 inline std::string TagOf(int64_t tag) { return "t:" + Padded(tag, 8); }
 
 inline std::string CachedStoreName(int64_t n) { return "tagstore-" + std::to_string(n); }
@@ -155,15 +140,15 @@ inline std::unique_ptr<Store> OpenTagStore(int64_t n) {
   Status s = Store::Open(root, name, options, &store);
   if (!s.ok()) Die("create cached store", s);
   const auto started = std::chrono::steady_clock::now();
-  const int64_t tags = TagCount(n);
+  const int64_t tags = static_cast<int64_t>(TagCount(static_cast<uint64_t>(n)));
   constexpr int64_t kBatch = 1000;
   std::vector<Event> batch;
   batch.reserve(kBatch);
   for (int64_t i = 0; i < n;) {
     batch.clear();
     for (int64_t j = 0; j < kBatch && i < n; ++j, ++i) {
-      batch.push_back(MakeEvent(TagOf(i % tags), "k:" + std::to_string(i % 4),
-                                static_cast<uint64_t>(i)));
+      batch.push_back(
+          MakeEvent(TagOf(i % tags), "k:" + std::to_string(i % 4), static_cast<uint64_t>(i)));
     }
     s = store->Append(batch);
     if (!s.ok()) Die("build cached store", s);

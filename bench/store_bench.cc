@@ -35,12 +35,18 @@ std::string FileSystemOf(const std::filesystem::path& p) {
   struct statfs fs {};
   if (::statfs(p.c_str(), &fs) != 0) return "unknown";
   switch (static_cast<unsigned long>(fs.f_type)) {
-    case 0xEF53: return "ext4";
-    case 0x58465342: return "xfs";
-    case 0x9123683E: return "btrfs";
-    case 0x01021994: return "tmpfs";
-    case 0x794C7630: return "overlayfs";
-    default: return "other";
+    case 0xEF53:
+      return "ext4";
+    case 0x58465342:
+      return "xfs";
+    case 0x9123683E:
+      return "btrfs";
+    case 0x01021994:
+      return "tmpfs";
+    case 0x794C7630:
+      return "overlayfs";
+    default:
+      return "other";
   }
 }
 
@@ -50,9 +56,10 @@ std::string FileSystemOf(const std::filesystem::path& p) {
   benchmark::AddCustomContext("opossum_bench_fs", FileSystemOf(root));
   benchmark::AddCustomContext("opossum_bench_small", SmallMode() ? "yes (sizes / 100)" : "no");
   benchmark::AddCustomContext(
-      "opossum_event", "StudentSubscribed, 2 tags, 100 B JSON data, " +
-                           std::to_string(EncodedBatchBytes(MakeEvent("course:c0000", "student:s000000", 0))) +
-                           " B as a one-event batch");
+      "opossum_event",
+      "StudentSubscribed, 2 tags, 100 B JSON data, " +
+          std::to_string(EncodedBatchBytes(MakeEvent("course:c0000", "student:s000000", 0))) +
+          " B as a one-event batch");
   return true;
 }();
 
@@ -69,9 +76,7 @@ std::vector<Event> EventRing(size_t count, int thread = 0) {
   return ring;
 }
 
-void SetEventRate(benchmark::State& state, int64_t events) {
-  state.SetItemsProcessed(events);
-}
+void SetEventRate(benchmark::State& state, int64_t events) { state.SetItemsProcessed(events); }
 
 // ---------------------------------------------------------------------------
 // The physical limit: pwrite of one encoded one-event batch into a
@@ -312,7 +317,8 @@ std::vector<Query> RandomTagQueries(int64_t n, size_t count) {
   std::vector<Query> queries;
   queries.reserve(count);
   for (size_t i = 0; i < count; ++i) {
-    queries.push_back(Query::ForTags({TagOf(static_cast<int64_t>(rng() % TagCount(n)))}));
+    queries.push_back(
+        Query::ForTags({TagOf(static_cast<int64_t>(rng() % TagCount(static_cast<uint64_t>(n))))}));
   }
   return queries;
 }
@@ -363,10 +369,9 @@ void AppendToTagStore(benchmark::State& state, bool with_condition) {
   size_t i = 0;
   for (auto _ : state) {
     const size_t k = i++;
-    Status s = with_condition
-                   ? store->Append(std::span<const Event>(&ring[k & 1023], 1),
-                                   AppendCondition{queries[k & 4095], after})
-                   : store->Append(std::span<const Event>(&ring[k & 1023], 1));
+    Status s = with_condition ? store->Append(std::span<const Event>(&ring[k & 1023], 1),
+                                              AppendCondition{queries[k & 4095], after})
+                              : store->Append(std::span<const Event>(&ring[k & 1023], 1));
     if (!s.ok()) {
       state.SkipWithError(s.ToString().c_str());
       break;
@@ -377,10 +382,7 @@ void AppendToTagStore(benchmark::State& state, bool with_condition) {
 }
 
 void BM_ConditionTag(benchmark::State& state) { AppendToTagStore(state, true); }
-BENCHMARK(BM_ConditionTag)
-    ->Apply(StoreSizes)
-    ->Iterations(SmallMode() ? 200 : 10000)
-    ->UseRealTime();
+BENCHMARK(BM_ConditionTag)->Apply(StoreSizes)->Iterations(SmallMode() ? 200 : 10000)->UseRealTime();
 
 // The same appends without a condition: the difference to BM_ConditionTag at
 // the same N is what the condition itself costs.
@@ -417,8 +419,7 @@ void BM_OpenClean(benchmark::State& state) {
     }
     store.reset();
   }
-  state.counters["open_ms"] =
-      state.iterations() > 0 ? 1000 * open_seconds / state.iterations() : 0;
+  state.counters["open_ms"] = state.iterations() > 0 ? 1000 * open_seconds / state.iterations() : 0;
   state.SetLabel("open+close of " + std::to_string(n) + " events");
 }
 BENCHMARK(BM_OpenClean)->Arg(Scaled(10000000))->Unit(benchmark::kMillisecond)->UseRealTime();
