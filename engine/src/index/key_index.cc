@@ -21,9 +21,10 @@ struct KeysHeader {
   uint64_t capacity;
   uint64_t count;
   uint64_t generation;
-  uint64_t sealed;         // 1: seal_checksum covers the slots (set at a clean close)
-  uint64_t seal_checksum;  // XXH3-64 of the slots
-  uint64_t reserved1;
+  uint64_t sealed;            // 1: seal_checksum covers the slots (set at a clean close)
+  uint64_t seal_checksum;     // XXH3-64 of the slots, seeded with the generation and
+                              // sealed_alloc_end (SealSeed)
+  uint64_t sealed_alloc_end;  // the postings' alloc_end at the seal
 };
 static_assert(sizeof(KeysHeader) == kIndexHeaderSize);
 
@@ -440,17 +441,34 @@ uint64_t KeyIndex::CountKind(format::KeyKind kind) const {
   return n;
 }
 
+namespace {
+uint64_t SealSeed(uint64_t generation, uint64_t alloc_end) {
+  return generation ^ (alloc_end * 0x9E3779B97F4A7C15ULL);
+}
+}  // namespace
+
 void KeyIndex::Seal() {
   Table* t = table_.load(std::memory_order_acquire);
+  auto* ph = reinterpret_cast<const PostingsHeader*>(postings_.data());
+  const uint64_t alloc_end = A(const_cast<uint64_t&>(ph->alloc_end)).load();
+  t->header()->sealed_alloc_end = alloc_end;
   t->header()->seal_checksum =
-      format::Hash64(t->slots(), t->capacity * sizeof(KeySlot), t->generation);
+      format::Hash64(t->slots(), t->capacity * sizeof(KeySlot), SealSeed(t->generation, alloc_end));
   t->header()->sealed = 1;
+}
+
+bool KeyIndex::SealCoversAllocEnd() const {
+  auto* ph = reinterpret_cast<const PostingsHeader*>(postings_.data());
+  return seal_valid_ && A(const_cast<uint64_t&>(ph->alloc_end)).load() == sealed_alloc_end_;
 }
 
 Status KeyIndex::CheckSealAndUnseal(bool unseal) {
   Table* t = table_.load(std::memory_order_acquire);
+  seal_valid_ = false;
   if (t->header()->sealed == 1) {
-    uint64_t sum = format::Hash64(t->slots(), t->capacity * sizeof(KeySlot), t->generation);
+    const uint64_t sealed_alloc_end = t->header()->sealed_alloc_end;
+    uint64_t sum = format::Hash64(t->slots(), t->capacity * sizeof(KeySlot),
+                                  SealSeed(t->generation, sealed_alloc_end));
     // A writer in another process unseals before it changes a slot: a
     // mismatch while it is unsealed is its work in progress, not damage.
     bool still_sealed =
@@ -460,6 +478,8 @@ Status KeyIndex::CheckSealAndUnseal(bool unseal) {
                                 ": the key table does not match the checksum written when the "
                                 "store was closed (offset 48)");
     }
+    seal_valid_ = sum == t->header()->seal_checksum;
+    sealed_alloc_end_ = sealed_alloc_end;
   } else if (t->header()->sealed != 0) {
     return Status::Corruption((dir_ / "keys").string() + ": bad seal flag at offset 40");
   }

@@ -39,7 +39,7 @@ namespace opossum::index {
 constexpr uint64_t kKeysMagic = 0x5359454b534f504fULL;      // "OPOSKEYS"
 constexpr uint64_t kPostingsMagic = 0x54534f50534f504fULL;  // "OPOSPOST"
 // 2: check bits in slots, blocks and entries; 3: and in the indexed-through mark
-constexpr uint32_t kIndexVersion = 3;
+constexpr uint32_t kIndexVersion = 4;
 constexpr uint64_t kIndexHeaderSize = 64;
 constexpr uint64_t kInitialKeyCapacity = 1024;
 constexpr uint32_t kFirstBlockCapacity = 4;
@@ -168,11 +168,17 @@ class KeyIndex {
   uint64_t CountKind(format::KeyKind kind) const;
 
   Status Sync() const;
-  // At a clean close: a checksum of the whole table, checked by the next
-  // open (CheckSealAndUnseal), so damage to the table at rest is found
-  // before it can hide a key. A writer unseals it as it opens.
+  // At a clean close: a checksum of the whole table and of the postings'
+  // alloc_end, checked by the next open (CheckSealAndUnseal), so damage to
+  // the table at rest is found before it can hide a key. A writer unseals it
+  // as it opens.
   void Seal();
   Status CheckSealAndUnseal(bool unseal);
+  // The last CheckSealAndUnseal found a valid seal, and the postings'
+  // alloc_end is still the one sealed with it: every block then lies below
+  // it as at the close (a clean close keeps that invariant), so an exclusive
+  // open need not read every slot (BlocksBelowAllocEnd) to know it.
+  bool SealCoversAllocEnd() const;
   const uint8_t* postings() const { return postings_.data(); }
   // The block at `off` lies within the postings file, is well-formed and
   // belongs to `key`.
@@ -200,6 +206,9 @@ class KeyIndex {
 
   std::filesystem::path dir_;
   bool writable_ = false;
+  // From the last CheckSealAndUnseal: the seal was valid, and its alloc_end.
+  bool seal_valid_ = false;
+  uint64_t sealed_alloc_end_ = 0;
   io::GrowableMap postings_;
   std::atomic<Table*> table_{nullptr};
   std::vector<std::unique_ptr<Table>> tables_;  // current and replaced

@@ -155,7 +155,8 @@ Status StoreCore::OpenFiles() {
     // the position index was made before (read the mark, then the size).
     const uint64_t indexed = keys_->indexed_through();
     index_ok = keys_->HeaderPlausible(exclusive ? head : UINT64_MAX) &&
-               (!exclusive || keys_->BlocksBelowAllocEnd()) && positions_->RefreshSize().ok() &&
+               (!exclusive || keys_->SealCoversAllocEnd() || keys_->BlocksBelowAllocEnd()) &&
+               positions_->RefreshSize().ok() &&
                positions_->Covers(exclusive ? head : std::max(head, indexed));
   }
   if (!index_ok && !exclusive) {
