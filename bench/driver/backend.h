@@ -25,6 +25,7 @@
 #ifndef OPOSSUM_BENCH_DRIVER_BACKEND_H_
 #define OPOSSUM_BENCH_DRIVER_BACKEND_H_
 
+#include <array>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -34,6 +35,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "opossum/event.h"
 #include "opossum/options.h"
@@ -52,6 +54,31 @@ struct ReadEvent {
   std::string_view type;
   std::span<const std::string_view> tags;  // in the order the backend keeps
   std::string_view data;
+};
+
+// The tags of one event as views, gathered for a ReadEvent: no heap
+// allocation and nothing to clear for up to kInline tags.
+class TagViews {
+ public:
+  static constexpr size_t kInline = 8;
+  void push_back(std::string_view tag) {
+    if (n_ < kInline) {
+      inline_[n_] = tag;
+    } else {
+      if (n_ == kInline) spill_.assign(inline_.begin(), inline_.end());
+      spill_.push_back(tag);
+    }
+    ++n_;
+  }
+  std::span<const std::string_view> span() const {
+    return n_ <= kInline ? std::span<const std::string_view>(inline_.data(), n_)
+                         : std::span<const std::string_view>(spill_);
+  }
+
+ private:
+  std::array<std::string_view, kInline> inline_;
+  std::vector<std::string_view> spill_;
+  size_t n_ = 0;
 };
 
 // Return false to stop the read early.

@@ -1,5 +1,4 @@
 // This store as a benchmark backend: the public API, nothing else.
-#include <array>
 
 #include "backend.h"
 #include "opossum/opossum.h"
@@ -59,10 +58,10 @@ class OpossumBackend final : public Backend {
 
  private:
   static bool Deliver(const EventView& e, const ReadFn& fn) {
-    std::array<std::string_view, 64> tags;  // the engine's limit of tags per event
+    TagViews tags;
     const size_t n = e.tag_count();
-    for (size_t i = 0; i < n; ++i) tags[i] = e.tag(i);
-    return fn(ReadEvent{e.position(), e.type(), {tags.data(), n}, e.data()});
+    for (size_t i = 0; i < n; ++i) tags.push_back(e.tag(i));
+    return fn(ReadEvent{e.position(), e.type(), tags.span(), e.data()});
   }
 
   static void Check(const Status& s, const char* what) {

@@ -555,30 +555,16 @@ class SqliteBackend final : public Backend {
     const std::string_view type = ColumnText(s, 1);
     const std::string_view joined = ColumnText(s, 2);
     const std::string_view data = ColumnBlob(s, 3);
-    std::array<std::string_view, 64> small;  // the engine's limit of tags per event
-    std::vector<std::string_view> large;
-    size_t n = 0;
-    auto add = [&](std::string_view tag) {
-      if (n < small.size()) {
-        small[n] = tag;
-      } else {
-        if (large.empty()) large.assign(small.begin(), small.end());
-        large.push_back(tag);
-      }
-      ++n;
-    };
+    TagViews tags;
     if (!joined.empty()) {
       size_t start = 0;
       for (size_t end; (end = joined.find(kTagSeparator, start)) != std::string_view::npos;
            start = end + 1) {
-        add(joined.substr(start, end - start));
+        tags.push_back(joined.substr(start, end - start));
       }
-      add(joined.substr(start));
+      tags.push_back(joined.substr(start));
     }
-    const std::span<const std::string_view> tags =
-        n <= small.size() ? std::span<const std::string_view>(small.data(), n)
-                          : std::span<const std::string_view>(large);
-    return fn(ReadEvent{position, type, tags, data});
+    return fn(ReadEvent{position, type, tags.span(), data});
   }
 
   std::string file_;  // empty while closed
