@@ -49,8 +49,7 @@ Event MakeEvent(std::string type, std::vector<std::string> tags = {}, std::strin
   return e;
 }
 
-Status Encode(const Event& e, EncodedEvent* out, uint32_t max_size = kMaxSize,
-              size_t index = 0) {
+Status Encode(const Event& e, EncodedEvent* out, uint32_t max_size = kMaxSize, size_t index = 0) {
   return EncodeEvent(e, max_size, index, out);
 }
 
@@ -108,9 +107,12 @@ BatchCheck Check(const std::vector<uint8_t>& buf, uint64_t limit, uint64_t offse
 
 const char* Name(BatchCheck c) {
   switch (c) {
-    case BatchCheck::kValid: return "kValid";
-    case BatchCheck::kEmpty: return "kEmpty";
-    case BatchCheck::kInvalid: return "kInvalid";
+    case BatchCheck::kValid:
+      return "kValid";
+    case BatchCheck::kEmpty:
+      return "kEmpty";
+    case BatchCheck::kInvalid:
+      return "kInvalid";
   }
   return "?";
 }
@@ -230,8 +232,7 @@ TEST(FormatEncodeTest, TagLimits) {
 }
 
 TEST(FormatEncodeTest, TagControlCharacters) {
-  std::vector<std::string> bad = {"a\nb", "\t", "x\x1f", "del\x7f", std::string("nul\0x", 5),
-                                  "\r"};
+  std::vector<std::string> bad = {"a\nb", "\t", "x\x1f", "del\x7f", std::string("nul\0x", 5), "\r"};
   for (const std::string& t : bad) {
     EncodedEvent out;
     Status s = Encode(MakeEvent("t", {t}), &out);
@@ -376,10 +377,16 @@ TEST(FormatUtf8Test, Table) {
       {"8 ASCII then lone continuation", "abcdefgh\x80", false},
       {"16 ASCII then overlong", "abcdefghijklmnop\xc0\xaf", false},
       {"8 ASCII then truncated", "12345678\xe2\x82", false},
-      {"invalid between ASCII runs", "abcdefgh\xff" "abcdefgh", false},
+      {"invalid between ASCII runs",
+       "abcdefgh\xff"
+       "abcdefgh",
+       false},
       {"surrogate after 9 ASCII", "123456789\xed\xa0\x80", false},
       {"invalid in the 8th byte", "abcdefg\xff", false},
-      {"valid then 8 ASCII then invalid", "\xc3\xa9" "abcdefgh\xc0", false},
+      {"valid then 8 ASCII then invalid",
+       "\xc3\xa9"
+       "abcdefgh\xc0",
+       false},
   };
   for (const Utf8Case& c : cases) {
     EXPECT_EQ(IsValidUtf8(c.bytes), c.valid) << c.name;
@@ -425,9 +432,9 @@ TEST(FormatUtf8Test, AgreesWithReferenceOnRandomBytes) {
   const uint64_t seed = TestSeed();
   std::mt19937_64 rng(seed);
   // Bytes drawn mostly from the interesting boundaries.
-  const uint8_t pool[] = {0x00, 0x41, 0x7f, 0x80, 0x8f, 0x90, 0x9f, 0xa0, 0xbf, 0xc0,
-                          0xc1, 0xc2, 0xdf, 0xe0, 0xe1, 0xec, 0xed, 0xee, 0xef, 0xf0,
-                          0xf1, 0xf3, 0xf4, 0xf5, 0xf8, 0xfe, 0xff};
+  const uint8_t pool[] = {0x00, 0x41, 0x7f, 0x80, 0x8f, 0x90, 0x9f, 0xa0, 0xbf,
+                          0xc0, 0xc1, 0xc2, 0xdf, 0xe0, 0xe1, 0xec, 0xed, 0xee,
+                          0xef, 0xf0, 0xf1, 0xf3, 0xf4, 0xf5, 0xf8, 0xfe, 0xff};
   int valid = 0;
   for (int iter = 0; iter < 200000; ++iter) {
     // Short strings, and longer ones with ASCII runs (the eight-at-a-time
@@ -685,8 +692,8 @@ TEST(FormatBatchTest, EverySingleBitFlipIsInvalid) {
 TEST(FormatBatchTest, WrongExpectedFirstPosition) {
   std::vector<uint8_t> buf;
   AppendBatch(SomeEvents(3), 50, 1, 0, &buf, nullptr);
-  for (uint64_t expect : {uint64_t{0}, uint64_t{1}, uint64_t{49}, uint64_t{51}, uint64_t{52},
-                          UINT64_MAX}) {
+  for (uint64_t expect :
+       {uint64_t{0}, uint64_t{1}, uint64_t{49}, uint64_t{51}, uint64_t{52}, UINT64_MAX}) {
     std::string why;
     EXPECT_EQ(Check(buf, buf.size(), 0, expect, 0, true, &why), BatchCheck::kInvalid) << expect;
     EXPECT_THAT(why, HasSubstr("expected " + std::to_string(expect)));
@@ -816,8 +823,7 @@ TEST(FormatBatchTest, ForgedRecordsAreCaughtByStructure) {
   // On failure no record offsets are reported.
   auto buf = forge([](RecordHeader* r) { r->position = 0; }, 2);
   std::vector<uint64_t> got = {7};
-  EXPECT_EQ(Check(buf, buf.size(), 0, 10, 0, false, nullptr, nullptr, &got),
-            BatchCheck::kInvalid);
+  EXPECT_EQ(Check(buf, buf.size(), 0, 10, 0, false, nullptr, nullptr, &got), BatchCheck::kInvalid);
   EXPECT_EQ(got, std::vector<uint64_t>{7});
 }
 
@@ -829,7 +835,8 @@ TEST(FormatBatchTest, NonZeroPaddingIsInvalid) {
   int padded_records = 0;
   for (size_t r = 0; r < offs.size(); ++r) {
     uint32_t len = LoadUnaligned<RecordHeader>(good.data() + offs[r]).length;
-    uint64_t from = offs[r] + kRecordHeaderSize + len, to = offs[r] + Align8(kRecordHeaderSize + len);
+    uint64_t from = offs[r] + kRecordHeaderSize + len,
+             to = offs[r] + Align8(kRecordHeaderSize + len);
     if (from < to) ++padded_records;
     for (uint64_t i = from; i < to; ++i) {
       std::vector<uint8_t> buf = good;
@@ -890,8 +897,8 @@ TEST(FormatRecordTest, OutOfBoundsOffsetAndLength) {
   const RecordHeader* rh = nullptr;
   std::string why;
   // Offsets that are not 8-aligned, or leave no room for a header.
-  for (uint64_t off : {offs[0] + 1, offs[0] + 4, offs[0] - 3, size - 16, size - 8, size,
-                       size + 8, uint64_t{1} << 32, (uint64_t{1} << 40) - 8}) {
+  for (uint64_t off : {offs[0] + 1, offs[0] + 4, offs[0] - 3, size - 16, size - 8, size, size + 8,
+                       uint64_t{1} << 32, (uint64_t{1} << 40) - 8}) {
     EXPECT_FALSE(CheckRecord(buf.data(), size, off, 1, &rh, &why)) << off;
     EXPECT_FALSE(why.empty());
   }
@@ -1052,9 +1059,15 @@ TEST(FormatVerifyTest, RandomGarbageNeverCrashes) {
     int changes = 1 + static_cast<int>(rng() % 4);
     for (int c = 0; c < changes; ++c) {
       switch (rng() % 3) {
-        case 0: bytes[rng() % n] ^= static_cast<uint8_t>(1u << (rng() % 8)); break;
-        case 1: bytes[rng() % n] = static_cast<uint8_t>(rng()); break;
-        case 2: n = std::max<size_t>(1, rng() % n); break;
+        case 0:
+          bytes[rng() % n] ^= static_cast<uint8_t>(1u << (rng() % 8));
+          break;
+        case 1:
+          bytes[rng() % n] = static_cast<uint8_t>(rng());
+          break;
+        case 2:
+          n = std::max<size_t>(1, rng() % n);
+          break;
       }
     }
     if (VerifyEventBytes(bytes, n)) {
@@ -1080,6 +1093,19 @@ TEST(FormatCrc32cTest, KnownAnswers) {
   EXPECT_EQ(Crc32c(zeros.data(), zeros.size()), 0x8A9136AAu);  // RFC 3720, 32 zero bytes
   std::string ones(32, '\xff');
   EXPECT_EQ(Crc32c(ones.data(), ones.size()), 0x62A8AB43u);  // RFC 3720, 32 0xFF bytes
+}
+
+TEST(FormatCrc32cTest, FastPathEqualsTheTableAtEveryLengthAndAlignment) {
+  std::mt19937_64 rng(3720);
+  std::vector<uint8_t> bytes(5000);
+  for (auto& b : bytes) b = static_cast<uint8_t>(rng());
+  for (size_t n = 0; n <= 1200; ++n) {
+    for (size_t at : {size_t{0}, size_t{1}, size_t{3}, size_t{7}}) {
+      ASSERT_EQ(Crc32c(bytes.data() + at, n), Crc32cPortable(bytes.data() + at, n))
+          << "length " << n << " at " << at;
+    }
+  }
+  EXPECT_EQ(Crc32c(bytes.data(), bytes.size()), Crc32cPortable(bytes.data(), bytes.size()));
 }
 
 TEST(FormatCrc32cTest, EveryLengthDiffersFromItsNeighbours) {

@@ -36,8 +36,46 @@ uint32_t Crc32cPortable(uint32_t crc, const uint8_t* p, size_t n) {
 }
 
 #if defined(__x86_64__)
+// The raw CRC register after feeding kLane zero bytes, from any register
+// value: linear in that value, so four tables of its bytes' images.
+constexpr size_t kLane = 64;
+struct LaneShift {
+  uint32_t t[4][256];
+  LaneShift() {
+    for (int k = 0; k < 4; ++k) {
+      for (uint32_t b = 0; b < 256; ++b) {
+        uint32_t c = b << (8 * k);
+        for (size_t i = 0; i < kLane; ++i) c = kCrcTable[c & 0xff] ^ (c >> 8);
+        t[k][b] = c;
+      }
+    }
+  }
+  uint32_t operator()(uint32_t c) const {
+    return t[0][c & 0xff] ^ t[1][(c >> 8) & 0xff] ^ t[2][(c >> 16) & 0xff] ^ t[3][c >> 24];
+  }
+};
+const LaneShift kShift;
+
+// One crc32 instruction per 8 bytes. The instruction's latency is three
+// times its throughput, so 192-byte chunks run as three independent 64-byte
+// lanes, joined by the identity crc(c, A B) = shift(crc(c, A), |B|) ^
+// crc(0, B): a record of 248 bytes costs about half the serial loop.
 __attribute__((target("sse4.2"))) uint32_t Crc32cSse42(uint32_t crc, const uint8_t* p, size_t n) {
   uint64_t c = crc;
+  for (; n >= 3 * kLane; n -= 3 * kLane, p += 3 * kLane) {
+    uint64_t a = c, b = 0, d = 0;
+    for (size_t i = 0; i < kLane; i += 8) {
+      uint64_t va, vb, vd;
+      std::memcpy(&va, p + i, 8);
+      std::memcpy(&vb, p + kLane + i, 8);
+      std::memcpy(&vd, p + 2 * kLane + i, 8);
+      a = _mm_crc32_u64(a, va);
+      b = _mm_crc32_u64(b, vb);
+      d = _mm_crc32_u64(d, vd);
+    }
+    c = kShift(kShift(static_cast<uint32_t>(a)) ^ static_cast<uint32_t>(b)) ^
+        static_cast<uint32_t>(d);
+  }
   for (; n >= 8; n -= 8, p += 8) {
     uint64_t v;
     std::memcpy(&v, p, 8);
@@ -58,6 +96,10 @@ uint32_t Crc32c(const void* data, size_t size) {
   if (kHaveSse42) return ~Crc32cSse42(~0u, p, size);
 #endif
   return ~Crc32cPortable(~0u, p, size);
+}
+
+uint32_t Crc32cPortable(const void* data, size_t size) {
+  return ~Crc32cPortable(~0u, static_cast<const uint8_t*>(data), size);
 }
 
 uint64_t Hash64(const void* data, size_t size, uint64_t seed) {

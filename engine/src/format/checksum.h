@@ -12,6 +12,9 @@ uint64_t Hash64(const void* data, size_t size, uint64_t seed = 0);
 
 // CRC-32C (Castagnoli) of `size` bytes.
 uint32_t Crc32c(const void* data, size_t size);
+// The same value from the byte-at-a-time table (what Crc32c uses without
+// SSE 4.2); for tests.
+uint32_t Crc32cPortable(const void* data, size_t size);
 
 // Checksum of a record: CRC-32C of bytes [8, 24 + length) of the record.
 uint32_t RecordChecksum(const uint8_t* record, uint32_t fb_length);
