@@ -22,6 +22,7 @@
 #include <random>
 
 #include "bench_util.h"
+#include "report.h"
 
 namespace opossum::bench {
 namespace {
@@ -30,25 +31,6 @@ using Clock = std::chrono::steady_clock;
 
 // ---------------------------------------------------------------------------
 // Context printed once at the top of a run: where the stores live and on what.
-
-std::string FileSystemOf(const std::filesystem::path& p) {
-  struct statfs fs {};
-  if (::statfs(p.c_str(), &fs) != 0) return "unknown";
-  switch (static_cast<unsigned long>(fs.f_type)) {
-    case 0xEF53:
-      return "ext4";
-    case 0x58465342:
-      return "xfs";
-    case 0x9123683E:
-      return "btrfs";
-    case 0x01021994:
-      return "tmpfs";
-    case 0x794C7630:
-      return "overlayfs";
-    default:
-      return "other";
-  }
-}
 
 [[maybe_unused]] const bool kContextAdded = [] {
   const auto root = BenchRoot();

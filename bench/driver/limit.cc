@@ -67,13 +67,7 @@ class File {
 // an fdatasync when `sync`.
 Result Writes(const WorkloadSpec& spec, const RunConfig& c, bool sync, uint64_t events_per_write,
               int threads, const char* unit) {
-  Result r;
-  r.workload = spec.name;
-  r.backend = "limit";
-  r.durability = sync ? "sync" : "buffered";
-  r.store_events = spec.store;
-  r.threads = threads;
-  r.unit = unit;
+  Result r = NewResult(spec, "limit", sync ? "sync" : "buffered", unit, threads);
   std::vector<Event> events;
   for (uint64_t i = 0; i < events_per_write; ++i) events.push_back(AppendedEvent(0, i));
   const std::string bytes(EncodedBytes(events), 'x');
@@ -131,11 +125,7 @@ struct Records {
 };
 
 Result Reads(const WorkloadSpec& spec, const RunConfig& c) {
-  Result r;
-  r.workload = spec.name;
-  r.backend = "limit";
-  r.durability = "-";
-  r.store_events = spec.store;
+  Result r = NewResult(spec, "limit", "-", "reads/s");
   const Records records(spec.store);
   const uint64_t tags = TagCount(spec.store);
   volatile uint64_t sink = 0;
@@ -153,12 +143,9 @@ Result Reads(const WorkloadSpec& spec, const RunConfig& c) {
         ++run.ops;
       } while (Clock::now() < deadline);
     });
-    r.ops = totals.ops;
-    r.items = totals.items;
-    r.seconds = totals.seconds;
+    RecordPasses(totals, &r);
     return r;
   }
-  r.unit = "reads/s";
   const bool last_only = w == "read_last";
   totals = RunTimed(1, c.seconds, [&](int, ThreadRun& run, Clock::time_point deadline) {
     std::mt19937_64 rng(42);
@@ -178,12 +165,7 @@ Result Reads(const WorkloadSpec& spec, const RunConfig& c) {
 }
 
 Result Opens(const WorkloadSpec& spec, const RunConfig& c) {
-  Result r;
-  r.workload = spec.name;
-  r.backend = "limit";
-  r.durability = "-";
-  r.store_events = spec.store;
-  r.unit = "opens/s";
+  Result r = NewResult(spec, "limit", "-", "opens/s");
   std::filesystem::create_directories(c.dir / "limit");
   const auto path = c.dir / "limit" / "open.dat";
   const off_t size = static_cast<off_t>(spec.store * RecordBytes());

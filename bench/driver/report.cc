@@ -28,28 +28,6 @@ double Latencies::QuantileUs(double q) {
 
 namespace {
 
-std::string FileSystemOf(const std::filesystem::path& p) {
-  struct statfs fs {};
-  if (::statfs(p.c_str(), &fs) != 0) return "unknown";
-  switch (static_cast<unsigned long>(fs.f_type)) {
-    case 0xEF53:
-      return "ext4";
-    case 0x58465342:
-      return "xfs";
-    case 0x9123683E:
-      return "btrfs";
-    case 0x01021994:
-      return "tmpfs";
-    case 0x794C7630:
-      return "overlayfs";
-    default: {
-      char buf[32];
-      std::snprintf(buf, sizeof buf, "0x%lx", static_cast<unsigned long>(fs.f_type));
-      return buf;
-    }
-  }
-}
-
 // The device of the longest mount point that holds `dir` (/proc/mounts).
 std::string DeviceOf(const std::filesystem::path& dir) {
   std::ifstream mounts("/proc/mounts");
@@ -153,6 +131,28 @@ const Result* Find(const std::vector<Result>& results, const std::string& row,
 }
 
 }  // namespace
+
+std::string FileSystemOf(const std::filesystem::path& p) {
+  struct statfs fs {};
+  if (::statfs(p.c_str(), &fs) != 0) return "unknown";
+  switch (static_cast<unsigned long>(fs.f_type)) {
+    case 0xEF53:
+      return "ext4";
+    case 0x58465342:
+      return "xfs";
+    case 0x9123683E:
+      return "btrfs";
+    case 0x01021994:
+      return "tmpfs";
+    case 0x794C7630:
+      return "overlayfs";
+    default: {
+      char buf[32];
+      std::snprintf(buf, sizeof buf, "0x%lx", static_cast<unsigned long>(fs.f_type));
+      return buf;
+    }
+  }
+}
 
 MachineInfo ProbeMachine(const std::filesystem::path& dir) {
   MachineInfo m;

@@ -44,6 +44,9 @@ struct MachineInfo {
   double fdatasync_p50_us = 0, fdatasync_p99_us = 0;  // 4 KiB pwrite + fdatasync
 };
 
+// The file system type of the folder `p` ("ext4", "xfs", ...; statfs).
+std::string FileSystemOf(const std::filesystem::path& p);
+
 // Reads /proc, uname and statfs, and times pwrite + fdatasync in `dir`.
 MachineInfo ProbeMachine(const std::filesystem::path& dir);
 

@@ -97,6 +97,13 @@ inline void Record(RunTotals& t, Result* r) {
   r->p999_us = t.latencies.QuantileUs(0.999);
 }
 
+// Fills the counts of `r` from a run of whole passes (no per-op latencies).
+inline void RecordPasses(const RunTotals& t, Result* r) {
+  r->ops = t.ops;
+  r->items = t.items;
+  r->seconds = t.seconds;
+}
+
 }  // namespace opossum::bench
 
 #endif  // OPOSSUM_BENCH_DRIVER_TIMING_H_

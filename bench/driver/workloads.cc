@@ -83,18 +83,6 @@ struct OpenedStore {
   Backend& b;
 };
 
-Result NewResult(const WorkloadSpec& spec, std::string_view backend, const char* durability,
-                 const char* unit, int threads) {
-  Result r;
-  r.workload = spec.name;
-  r.backend = std::string(backend);
-  r.durability = durability;
-  r.store_events = spec.store;
-  r.unit = unit;
-  r.threads = threads;
-  return r;
-}
-
 const char* DurabilityName(Durability d) { return d == Durability::kSync ? "sync" : "buffered"; }
 
 void Expect(bool ok, const Backend& b, const std::string& what) {
@@ -200,6 +188,18 @@ uint64_t Touch(const ReadEvent& e) {
   return h;
 }
 
+// Reads `q` through `b`, touching every event; returns how many there were.
+uint64_t ReadAndCount(Backend& b, const Query& q, volatile uint64_t* sink) {
+  uint64_t count = 0, h = 0;
+  b.Read(q, 1, [&](const ReadEvent& e) {
+    h += Touch(e);
+    ++count;
+    return true;
+  });
+  *sink = *sink + h;
+  return count;
+}
+
 // Whole passes over a query until the time is up; the rate counts events.
 Result Scans(const WorkloadSpec& spec, Backend& b, const RunConfig& c, const Query& q,
              uint64_t expected_per_pass) {
@@ -209,13 +209,7 @@ Result Scans(const WorkloadSpec& spec, Backend& b, const RunConfig& c, const Que
   volatile uint64_t sink = 0;
   RunTotals totals = RunTimed(1, c.seconds, [&](int, ThreadRun& run, Clock::time_point deadline) {
     do {
-      uint64_t count = 0, h = 0;
-      b.Read(q, 1, [&](const ReadEvent& e) {
-        h += Touch(e);
-        ++count;
-        return true;
-      });
-      sink = sink + h;
+      const uint64_t count = ReadAndCount(b, q, &sink);
       Expect(count == expected, b,
              spec.name + ": a pass read " + std::to_string(count) + " events, not " +
                  std::to_string(expected));
@@ -223,9 +217,7 @@ Result Scans(const WorkloadSpec& spec, Backend& b, const RunConfig& c, const Que
       ++run.ops;
     } while (Clock::now() < deadline);
   });
-  r.ops = totals.ops;
-  r.items = totals.items;
-  r.seconds = totals.seconds;
+  RecordPasses(totals, &r);
   return r;
 }
 
@@ -239,13 +231,7 @@ Result TagReads(const WorkloadSpec& spec, Backend& b, const RunConfig& c) {
     while (Clock::now() < deadline) {
       const Query q = Query::ForTags({TagName(ReadTag(rng, spec.store))});
       run.Timed([&] {
-        uint64_t count = 0, h = 0;
-        b.Read(q, 1, [&](const ReadEvent& e) {
-          h += Touch(e);
-          ++count;
-          return true;
-        });
-        sink = sink + h;
+        const uint64_t count = ReadAndCount(b, q, &sink);
         Expect(count == per_tag, b, "a tag read found " + std::to_string(count) + " events");
         return uint64_t{1};
       });

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <functional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "backend.h"
@@ -30,6 +31,19 @@ struct WorkloadSpec {
   std::string name;    // "append_sync_1", ..., "scale_read_tag", "scale_decide_sync_1"
   uint64_t store = 0;  // events in the store read; 0 for the append workloads
 };
+
+// A Result named for `spec` and `backend`, to be filled by a run.
+inline Result NewResult(const WorkloadSpec& spec, std::string_view backend, const char* durability,
+                        const char* unit, int threads = 1) {
+  Result r;
+  r.workload = spec.name;
+  r.backend = std::string(backend);
+  r.durability = durability;
+  r.store_events = spec.store;
+  r.unit = unit;
+  r.threads = threads;
+  return r;
+}
 
 // Every workload name, in the order a full run takes them (reads of a
 // prepared store before the decisions that append to it).
