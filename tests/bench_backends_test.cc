@@ -25,6 +25,8 @@ struct BackendCase {
   std::unique_ptr<Backend> (*make)();
 };
 
+void PrintTo(const BackendCase& c, std::ostream* os) { *os << c.name; }
+
 const BackendCase kBackends[] = {
     {"opossum", &NewOpossumBackend},
     {"sqlite", &NewSqliteBackend},
