@@ -88,6 +88,13 @@ struct Committed {
 
 // Positions 1..Head gapless; every committed batch contiguous, complete, in
 // order and ending where Append said; no event that nobody committed.
+// The batches of several threads (one list each) as one list.
+std::vector<Committed> Flatten(const std::vector<std::vector<Committed>>& per_thread) {
+  std::vector<Committed> all;
+  for (const auto& v : per_thread) all.insert(all.end(), v.begin(), v.end());
+  return all;
+}
+
 void ExpectGaplessAndContiguous(const Store& store, const std::vector<Committed>& committed) {
   uint64_t total = 0;
   for (const Committed& c : committed) total += c.k;
@@ -238,8 +245,7 @@ TEST(ConcurrencyAppend, ContestedRoundsHaveExactlyOneWinnerDisjointAllSucceed) {
       EXPECT_LE(a.status.conflicting_position(), winner->last) << a.status.ToString();
     }
   }
-  std::vector<Committed> all;
-  for (auto& v : committed) all.insert(all.end(), v.begin(), v.end());
+  const std::vector<Committed> all = Flatten(committed);
   EXPECT_EQ(all.size(), static_cast<size_t>(kRounds + kThreads * kRounds));
   ExpectGaplessAndContiguous(*store, all);
   EXPECT_TRUE(store->Verify().ok());
@@ -262,9 +268,9 @@ TEST(ConcurrencyAppend, SimultaneousFirstWritesOfATagHaveOneWinner) {
       sync.arrive_and_wait();
       std::string tag = "unique:" + std::to_string(r);
       auto events = MakeBatch("u-" + std::to_string(t) + "-" + std::to_string(r), 1, {tag});
-      results[t][r] = store->Append(std::span<const Event>(events),
-                                    AppendCondition{Query::ForTags({tag}), std::nullopt},
-                                    &lasts[t][r]);
+      results[t][r] =
+          store->Append(std::span<const Event>(events),
+                        AppendCondition{Query::ForTags({tag}), std::nullopt}, &lasts[t][r]);
     }
   };
   std::vector<std::thread> threads;
@@ -282,9 +288,9 @@ TEST(ConcurrencyAppend, SimultaneousFirstWritesOfATagHaveOneWinner) {
       if (s.ok()) {
         ++winners;
         winner_pos = lasts[t][r];
-        committed.push_back({std::string(kBatchPrefix) + "u-" + std::to_string(t) + "-" +
-                                 std::to_string(r),
-                             1, lasts[t][r]});
+        committed.push_back(
+            {std::string(kBatchPrefix) + "u-" + std::to_string(t) + "-" + std::to_string(r), 1,
+             lasts[t][r]});
       }
     }
     EXPECT_EQ(winners, 1);
@@ -323,9 +329,10 @@ TEST(ConcurrencyAppend, SameIdsFromManyThreadsAreWrittenOnce) {
       sync.arrive_and_wait();
       // Half the threads also carry a condition that fails once a copy exists.
       std::optional<AppendCondition> cond;
-      if (t % 2) cond = AppendCondition{Query::ForTags({std::string(kBatchPrefix) + "same-" +
-                                                        std::to_string(r)}),
-                                        std::nullopt};
+      if (t % 2)
+        cond = AppendCondition{
+            Query::ForTags({std::string(kBatchPrefix) + "same-" + std::to_string(r)}),
+            std::nullopt};
       results[t][r] = store->Append(std::span<const Event>(batches[r]), cond, &lasts[t][r]);
     }
   };
@@ -340,8 +347,8 @@ TEST(ConcurrencyAppend, SameIdsFromManyThreadsAreWrittenOnce) {
       EXPECT_TRUE(results[t][r].ok()) << "thread " << t << ": " << results[t][r].ToString();
       EXPECT_EQ(lasts[t][r], lasts[0][r]) << "thread " << t;
     }
-    committed.push_back({std::string(kBatchPrefix) + "same-" + std::to_string(r),
-                         batches[r].size(), lasts[0][r]});
+    committed.push_back(
+        {std::string(kBatchPrefix) + "same-" + std::to_string(r), batches[r].size(), lasts[0][r]});
   }
   ExpectGaplessAndContiguous(*store, committed);
 }
@@ -424,8 +431,7 @@ TEST(ConcurrencyAppend, UnsynchronizedCounterLosesNoUpdate) {
     EXPECT_EQ(counter[i].data(), "1/0/" + std::to_string(i + 1))
         << "at position " << counter[i].position();
   }
-  std::vector<Committed> all;
-  for (auto& v : committed) all.insert(all.end(), v.begin(), v.end());
+  const std::vector<Committed> all = Flatten(committed);
   ExpectGaplessAndContiguous(*store, all);
 }
 
@@ -543,8 +549,8 @@ TEST(ConcurrencyRead, SnapshotsNeverSeePartOfABatchOrBeyondTheirHead) {
         s = snap.Read(Query::ForTags({tag}), {}, &batch);
         uint64_t k = 0, j = 0;
         if (!s.ok() || !ParseKJ(newest[0].data(), &k, &j) || batch.size() != k) {
-          problems.Add("tag read of newest batch " + tag + " gave " +
-                       std::to_string(batch.size()) + " events, want " + std::to_string(k));
+          problems.Add("tag read of newest batch " + tag + " gave " + std::to_string(batch.size()) +
+                       " events, want " + std::to_string(k));
         }
         for (const EventView& v : batch) {
           if (v.position() > head) problems.Add("tag read beyond the snapshot's head");
@@ -576,8 +582,7 @@ TEST(ConcurrencyRead, SnapshotsNeverSeePartOfABatchOrBeyondTheirHead) {
   problems.ExpectNone();
   EXPECT_GT(snapshots.load(), static_cast<uint64_t>(kReaders));
 
-  std::vector<Committed> all;
-  for (auto& v : committed) all.insert(all.end(), v.begin(), v.end());
+  const std::vector<Committed> all = Flatten(committed);
   EXPECT_EQ(all.size(), static_cast<size_t>(kWriters * kBatchesPerWriter));
   ExpectGaplessAndContiguous(*store, all);
   EXPECT_TRUE(store->Verify().ok());
@@ -613,8 +618,7 @@ TEST(ConcurrencyAppend, UnconditionalBatchesStayGaplessAndContiguous) {
   for (int t = 0; t < kThreads; ++t) threads.emplace_back(worker, t);
   for (auto& th : threads) th.join();
   problems.ExpectNone();
-  std::vector<Committed> all;
-  for (auto& v : committed) all.insert(all.end(), v.begin(), v.end());
+  const std::vector<Committed> all = Flatten(committed);
   ExpectGaplessAndContiguous(*store, all);
 }
 
@@ -743,8 +747,7 @@ TEST(ConcurrencyRead, VerifyStatsSyncAndReopenBesideGrowingAppends) {
                static_cast<unsigned long long>(checks.load()));
   problems.ExpectNone();
 
-  std::vector<Committed> all;
-  for (auto& v : committed) all.insert(all.end(), v.begin(), v.end());
+  const std::vector<Committed> all = Flatten(committed);
   EXPECT_EQ(all.size(), static_cast<size_t>(kWriters * kBatchesPerWriter));
   ExpectGaplessAndContiguous(*store, all);
   StoreStats stats;

@@ -40,21 +40,24 @@ uint32_t Crc32cPortable(uint32_t crc, const uint8_t* p, size_t n) {
 // value: linear in that value, so four tables of its bytes' images.
 constexpr size_t kLane = 64;
 struct LaneShift {
-  uint32_t t[4][256];
-  LaneShift() {
-    for (int k = 0; k < 4; ++k) {
-      for (uint32_t b = 0; b < 256; ++b) {
-        uint32_t c = b << (8 * k);
-        for (size_t i = 0; i < kLane; ++i) c = kCrcTable[c & 0xff] ^ (c >> 8);
-        t[k][b] = c;
-      }
-    }
-  }
+  std::array<std::array<uint32_t, 256>, 4> t{};
   uint32_t operator()(uint32_t c) const {
     return t[0][c & 0xff] ^ t[1][(c >> 8) & 0xff] ^ t[2][(c >> 16) & 0xff] ^ t[3][c >> 24];
   }
 };
-const LaneShift kShift;
+// Built by the compiler, so that no process pays for it at start-up.
+constexpr LaneShift MakeLaneShift() {
+  LaneShift s;
+  for (int k = 0; k < 4; ++k) {
+    for (uint32_t b = 0; b < 256; ++b) {
+      uint32_t c = b << (8 * k);
+      for (size_t i = 0; i < kLane; ++i) c = kCrcTable[c & 0xff] ^ (c >> 8);
+      s.t[k][b] = c;
+    }
+  }
+  return s;
+}
+constexpr LaneShift kShift = MakeLaneShift();
 
 // One crc32 instruction per 8 bytes. The instruction's latency is three
 // times its throughput, so 192-byte chunks run as three independent 64-byte
