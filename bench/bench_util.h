@@ -11,8 +11,6 @@
 #ifndef OPOSSUM_BENCH_BENCH_UTIL_H_
 #define OPOSSUM_BENCH_BENCH_UTIL_H_
 
-#include <flatbuffers/flatbuffers.h>
-
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
@@ -63,26 +61,8 @@ inline Event MakeEvent(std::string tag1, std::string tag2, uint64_t n) {
   return MakeEvent("StudentSubscribed", std::move(tag1), std::move(tag2), n);
 }
 
-// Bytes one single-event batch of `e` takes in a segment: the batch header,
-// the record header and the FlatBuffers table padded to 8 bytes (see
-// engine/src/format/layout.h). The table is built here the way flatc's
-// generated code builds it; the engine's encoding may differ by a few bytes.
-inline size_t EncodedBatchBytes(const Event& e) {
-  flatbuffers::FlatBufferBuilder fbb(512);
-  auto type = fbb.CreateString(e.type);
-  std::vector<flatbuffers::Offset<flatbuffers::String>> tag_offsets;
-  for (const auto& t : e.tags) tag_offsets.push_back(fbb.CreateString(t));
-  auto tags = fbb.CreateVector(tag_offsets);
-  auto data = fbb.CreateVector(reinterpret_cast<const uint8_t*>(e.data.data()), e.data.size());
-  auto start = fbb.StartTable();
-  fbb.AddOffset(4, type);                                  // field 0: type
-  fbb.AddOffset(6, tags);                                  // field 1: tags
-  fbb.AddOffset(8, data);                                  // field 2: data
-  fbb.AddElement<uint8_t>(10, e.data_is_json ? 1 : 0, 0);  // field 3
-  fbb.Finish(flatbuffers::Offset<void>(fbb.EndTable(start)));
-  const size_t table = fbb.GetSize();
-  return 32 + 24 + ((table + 7) & ~size_t{7});
-}
+// Bytes one single-event batch of `e` takes in a segment (dataset.h).
+inline size_t EncodedBatchBytes(const Event& e) { return EncodedBatchBytes({&e, 1}); }
 
 inline void Die(const char* what, const Status& s) {
   std::fprintf(stderr, "opossum_bench: %s: %s\n", what, s.ToString().c_str());

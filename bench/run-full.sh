@@ -9,8 +9,8 @@
 # --workloads read_tag,decide_sync_1).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-tools/install-deps.sh
-# gnuplot only for the plots, so not in install-deps.sh (CI does not plot).
+# gnuplot only for the plots, so not in install-deps.sh (CI does not plot);
+# tools/build.sh below installs the rest.
 dpkg-query -W -f='${Status}' gnuplot-nox 2>/dev/null | grep -q "install ok installed" || {
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
   $SUDO apt-get update -qq

@@ -14,9 +14,11 @@
 #include <array>
 #include <cstdint>
 #include <cstdio>
+#include <span>
 #include <string>
 
 #include "opossum/event.h"
+#include "opossum/store.h"
 
 namespace opossum::bench {
 
@@ -53,6 +55,16 @@ inline Event MakeEvent(std::string type, std::string tag1, std::string tag2, uin
 inline Event AppendedEvent(uint64_t thread, uint64_t i) {
   return MakeEvent("StudentSubscribed", "course:c" + Padded(i % 1000, 4),
                    "student:s" + Padded(thread * 1000000 + i % 1000000, 7), i);
+}
+
+// Bytes `events` take in a segment as one batch (the store's own encoding,
+// Batch::bytes), or 0 when the store would refuse them.
+inline uint64_t EncodedBatchBytes(std::span<const Event> events) {
+  Batch batch;
+  for (const Event& e : events) {
+    if (!batch.Add(e).ok()) return 0;
+  }
+  return batch.bytes();
 }
 
 // The prepared store of `n` events.

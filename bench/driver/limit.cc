@@ -29,11 +29,9 @@ namespace opossum::bench {
 namespace {
 
 uint64_t EncodedBytes(std::span<const Event> events) {
-  Batch batch;
-  for (const Event& e : events) {
-    if (!batch.Add(e).ok()) throw BenchError("limit: cannot encode the benchmark event");
-  }
-  return batch.bytes();
+  const uint64_t bytes = EncodedBatchBytes(events);
+  if (bytes == 0) throw BenchError("limit: cannot encode the benchmark event");
+  return bytes;
 }
 
 uint64_t RecordBytes() {
