@@ -26,6 +26,8 @@
 
 #include "cli_error.h"
 #include "dotnet_json_text.h"
+#include "event_generated.h"
+#include "format/event_codec.h"
 #include "json_writer.h"
 #include "opossum/opossum.h"
 #include "test_util.h"
@@ -273,9 +275,21 @@ TEST_F(DotnetTest, BinaryDataIsBase64WithEncodingMarker) {
 }
 
 TEST_F(DotnetTest, DataFlaggedJsonThatIsNotJsonIsWrittenAsBinary) {
-  // Only the C++ API can store these; the file must still be valid JSON.
+  // The store refuses such data now, but a store written before it checked
+  // data_is_json may hold it: its export must still be valid JSON. The event
+  // is built here as such a store holds it.
   for (const std::string& data : {std::string("{not json"), std::string()}) {
-    const EventView v = Append(JsonEvent("Odd", {}, data));
+    EXPECT_TRUE(store_->Append({JsonEvent("Odd", {}, data)}).IsInvalidArgument());
+    flatbuffers::FlatBufferBuilder fbb;
+    auto type = fbb.CreateString("Odd");
+    auto bytes = fbb.CreateVector(reinterpret_cast<const uint8_t*>(data.data()), data.size());
+    fb::EventBuilder builder(fbb);
+    builder.add_type(type);
+    builder.add_data(bytes);
+    builder.add_data_is_json(true);
+    fbb.Finish(builder.Finish());
+    const EventView v(7, kTs, format::TableFromBytes(fbb.GetBufferPointer()));
+    ASSERT_TRUE(v.data_is_json());
     const std::string text = DotnetEventJson(v);
     EXPECT_NE(text.find("\"eventEncoding\": \"base64\""), std::string::npos) << text;
     const Event back = RoundTrip(v);
