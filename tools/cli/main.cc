@@ -111,6 +111,7 @@ int Main(int argc, char** argv) {
   auto* stats = app.add_subcommand(
       "stats", "print events, head, segments, bytes on disk, distinct types and tags");
 
+#if OPOSSUM_WITH_BENCH
   opossum::bench::DriverOptions bench_args;
   bool bench_tiny = false;
   auto* bench = app.add_subcommand(
@@ -141,6 +142,13 @@ int Main(int argc, char** argv) {
   bench->add_option("--csv", bench_args.csv, "CSV output (default: DIR/results.csv)");
   bench->add_flag("--tiny", bench_tiny,
                   "a few seconds on stores of a few thousand events (keeps the driver working)");
+#else
+  // Built without the workload driver (OPOSSUM_BUILD_BENCH=OFF): `bench` is
+  // still a command, so asking for it says why there is none.
+  auto* bench =
+      app.add_subcommand("bench", "not in this build (configured with OPOSSUM_BUILD_BENCH=OFF)");
+  bench->fallthrough(false)->allow_extras();
+#endif
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -171,7 +179,13 @@ int Main(int argc, char** argv) {
     } else if (*stats) {
       RunStats(ref);
     } else if (*bench) {
+#if OPOSSUM_WITH_BENCH
       RunBench(bench_args, bench_tiny);
+#else
+      throw CliError::Invalid(
+          "this build has no benchmarks: `opossum bench` needs a build configured with "
+          "-DOPOSSUM_BUILD_BENCH=ON");
+#endif
     }
   } catch (const CliError& e) {
     return Report(e);
