@@ -3,6 +3,8 @@
 // found and mapped again by Open and Refresh, a torn last header reported
 // (not an error), a damaged earlier header an error naming the file, the
 // tail cut by RemoveFrom, and a truncated file re-extended by Repair.
+#include "log/segments.h"
+
 #include <fcntl.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -19,7 +21,6 @@
 
 #include "format/checksum.h"
 #include "format/layout.h"
-#include "log/segments.h"
 #include "test_util.h"
 
 namespace opossum::log {
@@ -86,6 +87,38 @@ TEST(SegmentsFileNameTest, PaddingAndOrder) {
     ASSERT_EQ(a == b, na == nb);
     ASSERT_EQ(std::stoull(na.substr(0, 20)), a);
   }
+}
+
+// The sizes of new segments: the first 1 MiB, then twice the previous, up
+// to segment_size; never less than a batch needs (header + batch).
+TEST(SegmentsSizeTest, FirstThenDoublingUpToTheLimit) {
+  constexpr uint64_t kMiB = uint64_t{1} << 20;
+  EXPECT_EQ(FirstSegmentSize(64 * kMiB), kMiB);
+  EXPECT_EQ(FirstSegmentSize(kMiB), kMiB);
+  EXPECT_EQ(FirstSegmentSize(kMiB / 2), kMiB / 2);  // below the option's range: the limit wins
+  std::vector<uint64_t> sizes = {FirstSegmentSize(64 * kMiB)};
+  while (sizes.size() < 9) sizes.push_back(NextSegmentSize(sizes.back(), 64 * kMiB, 100));
+  EXPECT_EQ(sizes, (std::vector<uint64_t>{kMiB, 2 * kMiB, 4 * kMiB, 8 * kMiB, 16 * kMiB, 32 * kMiB,
+                                          64 * kMiB, 64 * kMiB, 64 * kMiB}));
+  // A limit that is not 1 MiB times a power of two is reached, not passed.
+  EXPECT_EQ(NextSegmentSize(2 * kMiB, 3 * kMiB, 100), 3 * kMiB);
+  EXPECT_EQ(NextSegmentSize(3 * kMiB, 3 * kMiB, 100), 3 * kMiB);
+  // A batch larger than the step: exactly its size, 8-aligned.
+  EXPECT_EQ(NextSegmentSize(kMiB, 64 * kMiB, 5 * kMiB + 3), format::Align8(64 + 5 * kMiB + 3));
+  EXPECT_EQ(NextSegmentSize(kMiB, 64 * kMiB, 2 * kMiB - 64), 2 * kMiB);
+  EXPECT_EQ(NextSegmentSize(kMiB, 64 * kMiB, 2 * kMiB - 63), 2 * kMiB + 8);
+  // ... and larger than the limit.
+  EXPECT_EQ(NextSegmentSize(64 * kMiB, 64 * kMiB, 100 * kMiB), 100 * kMiB + 64);
+  // After a segment larger than the limit (such a batch, or a limit lowered
+  // since): the limit.
+  EXPECT_EQ(NextSegmentSize(100 * kMiB + 64, 64 * kMiB, 100), 64 * kMiB);
+  EXPECT_EQ(NextSegmentSize(64 * kMiB, 4 * kMiB, 100), 4 * kMiB);
+  // After a segment smaller than the first size (none is made so): the
+  // first size.
+  EXPECT_EQ(NextSegmentSize(4096, 64 * kMiB, 100), kMiB);
+  // The largest limit, 1 TiB, without overflow.
+  EXPECT_EQ(NextSegmentSize(uint64_t{1} << 40, uint64_t{1} << 40, 100), uint64_t{1} << 40);
+  EXPECT_EQ(NextSegmentSize(uint64_t{1} << 39, uint64_t{1} << 40, 100), uint64_t{1} << 40);
 }
 
 TEST_F(SegmentsTest, CreateThenOpenFindsThemInOrder) {
@@ -157,7 +190,8 @@ TEST_F(SegmentsTest, OrderIsByNumberAcrossDigitCounts) {
   SegmentSet set;
   ASSERT_TRUE(set.Open(dir()).ok());
   ASSERT_EQ(set.count(), 4u);
-  for (int i = 0; i < 4; ++i) EXPECT_EQ(set.Get(static_cast<uint64_t>(i))->first_position, kFirst[i]);
+  for (int i = 0; i < 4; ++i)
+    EXPECT_EQ(set.Get(static_cast<uint64_t>(i))->first_position, kFirst[i]);
 }
 
 TEST_F(SegmentsTest, BytesWrittenToTheFileAreSeenThroughTheMap) {

@@ -35,10 +35,14 @@ struct Options {
   // Append gives kNotSupported. Reads see other processes' appends.
   bool read_only = false;
 
-  // Size of each preallocated segment file (default 64 MiB, at least 1 MiB).
-  // Larger segments mean fewer files and fewer segment changes (each costs a
-  // file creation and a directory sync); smaller ones waste less disk for a
-  // small store. A batch larger than this gets a segment of its own size.
+  // Largest size of a preallocated segment file (default 64 MiB, 1 MiB to
+  // 1 TiB). Segments start small and double: a new store's first segment is
+  // 1 MiB, each next one twice the previous, up to this size (1, 2, 4, ...,
+  // 64, 64, ... MiB), so a small store takes about 1 MiB of disk. Larger
+  // segments mean fewer files and fewer segment changes (each costs a file
+  // creation and a directory sync). A batch larger than the next size gets a
+  // segment of its own size. A store made with all segments at this size
+  // (by earlier versions) goes on at this size.
   uint64_t segment_size = 64ull << 20;
 
   // Largest event (type, tags, data and metadata encoded), default 16 MiB,

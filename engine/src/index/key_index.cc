@@ -128,7 +128,7 @@ Status KeyIndex::Open(const fs::path& dir, bool writable, uint64_t generation) {
   writable_ = writable;
   fs::path ppath = dir / "postings";
   bool existed = fs::exists(ppath);
-  Status s = postings_.Open(ppath, writable, true, 1 << 20);
+  Status s = postings_.Open(ppath, writable, true, kPostingsInitialSize);
   if (!s.ok()) return s;
   if (postings_.size() < kIndexHeaderSize) {
     return Status::Corruption(ppath.string() + ": too short for its header (offset 0)");

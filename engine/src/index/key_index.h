@@ -42,6 +42,8 @@ constexpr uint64_t kPostingsMagic = 0x54534f50534f504fULL;  // "OPOSPOST"
 constexpr uint32_t kIndexVersion = 4;
 constexpr uint64_t kIndexHeaderSize = 64;
 constexpr uint64_t kInitialKeyCapacity = 1024;
+// A new postings file's size; it grows when needed (GrowableMap::EnsureSize).
+constexpr uint64_t kPostingsInitialSize = 64 << 10;
 constexpr uint32_t kFirstBlockCapacity = 4;
 constexpr uint32_t kMaxBlockCapacity = 1024;
 

@@ -7,7 +7,7 @@ namespace opossum::index {
 Status PositionIndex::Open(const std::filesystem::path& path, bool writable) {
   writable_ = writable;
   bool existed = std::filesystem::exists(path);
-  Status s = map_.Open(path, writable, /*create=*/true, 1 << 20);
+  Status s = map_.Open(path, writable, /*create=*/true, kPositionsInitialSize);
   if (!s.ok()) return s;
   if (map_.size() < kPositionsHeaderSize) {
     return Status::Corruption(path.string() + ": too short for its header (offset 0)");

@@ -18,6 +18,9 @@ namespace opossum::index {
 // ON-DISK FORMAT.
 constexpr uint64_t kPositionsMagic = 0x49534f5053504f4fULL;  // "OOPSPOSI"
 constexpr uint64_t kPositionsHeaderSize = 64;
+// A new file's size: 8,184 positions, about what a store's first 1 MiB
+// segment holds; it grows when needed (GrowableMap::EnsureSize).
+constexpr uint64_t kPositionsInitialSize = 64 << 10;
 
 class PositionIndex {
  public:

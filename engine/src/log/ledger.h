@@ -55,7 +55,7 @@ struct LedgerPage {
   uint64_t magic;
   uint32_t version;
   uint32_t reserved0;
-  uint64_t segment_size;       // default size of new segments
+  uint64_t segment_size;       // Options::segment_size at creation (a default)
   uint64_t published_head;     // atomic: readers' head
   uint64_t segment_count;      // atomic: segment files created so far
   uint64_t clean;              // 1 after a clean close, 0 while open

@@ -9,6 +9,7 @@
 #ifndef OPOSSUM_LOG_SEGMENTS_H_
 #define OPOSSUM_LOG_SEGMENTS_H_
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <filesystem>
@@ -17,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "format/layout.h"
 #include "io/file.h"
 #include "opossum/status.h"
 
@@ -24,13 +26,39 @@ namespace opossum::log {
 
 constexpr uint64_t kMaxSegments = 1 << 16;
 
+// Segments start small and double up to Options::segment_size, so that a
+// small store takes little disk while a large one still changes segments
+// rarely. Each is preallocated at its size when created and keeps it.
+//
+// A new store's first segment: 1 MiB (the smallest segment_size allowed),
+// or segment_size when that is smaller.
+constexpr uint64_t kFirstSegmentSize = uint64_t{1} << 20;
+constexpr uint64_t FirstSegmentSize(uint64_t segment_size) {
+  return std::min(kFirstSegmentSize, segment_size);
+}
+// The size of the segment that follows one of `previous_size` bytes, or of
+// a new store's empty first segment grown in place, for a batch of
+// `batch_length` bytes that did not fit: twice the previous size, within
+// [FirstSegmentSize, segment_size], and never less than the batch needs
+// (header + batch). Only the previous segment's size counts, so the rule
+// continues from any store: one whose segments are all segment_size (made
+// before segments started small) goes on at segment_size, and a segment_size
+// raised since goes on doubling up to the new one.
+constexpr uint64_t NextSegmentSize(uint64_t previous_size, uint64_t segment_size,
+                                   uint64_t batch_length) {
+  const uint64_t step =
+      std::clamp(previous_size > segment_size / 2 ? segment_size : 2 * previous_size,
+                 FirstSegmentSize(segment_size), segment_size);
+  return std::max(step, format::Align8(format::kSegmentHeaderSize + batch_length));
+}
+
 struct Segment {
   uint64_t ordinal = 0;
   uint64_t first_position = 0;
   uint64_t size = 0;       // size from the header (the preallocated size)
   uint64_t file_size = 0;  // actual file size when mapped
   std::filesystem::path path;
-  io::Mapping map;         // read-only, min(size, file_size) bytes
+  io::Mapping map;  // read-only, min(size, file_size) bytes
 
   const uint8_t* data() const { return map.data(); }
   uint64_t mapped() const { return map.size(); }

@@ -301,10 +301,10 @@ Status StoreCore::WriteGroup(const std::vector<Pending*>& accepted, std::vector<
     if (off + len > seg->size && off == format::kSegmentHeaderSize) {
       // The segment holds no batch yet (only a new store's first one can be
       // empty): make it large enough, rather than start a second segment at
-      // the same first position (the same file name).
-      if (!(s = segments_.Grow(ordinal, format::Align8(format::kSegmentHeaderSize + len))).ok()) {
-        return s;
-      }
+      // the same first position (the same file name), as large as the next
+      // segment would be.
+      const uint64_t size = log::NextSegmentSize(seg->size, options_.segment_size, len);
+      if (!(s = segments_.Grow(ordinal, size)).ok()) return s;
       seg = segments_.Get(ordinal);
     } else if (off + len > seg->size) {
       // Start a new segment: the batch goes whole into one segment.
@@ -324,8 +324,9 @@ Status StoreCore::WriteGroup(const std::vector<Pending*>& accepted, std::vector<
       if (segments_.count() > ordinal || !segments_.torn_path().empty()) {
         if (!(s = segments_.RemoveFrom(ordinal)).ok()) return s;
       }
-      uint64_t size = std::max(options_.segment_size,
-                               format::Align8(format::kSegmentHeaderSize + len));
+      // Twice the segment the log leaves, up to segment_size, or what the
+      // batch needs: preallocated now, its size never changes again.
+      const uint64_t size = log::NextSegmentSize(seg->size, options_.segment_size, len);
       if (!(s = segments_.Create(ordinal, p->first_position, size)).ok()) return s;
       ledger_.SetSegmentCount(segments_.count());
       seg = segments_.Get(ordinal);

@@ -45,7 +45,7 @@ Status StoreCore::CreateStoreFiles() {
   if (!(s = io::CreateDirs(path_ / "index")).ok()) return s;
   if (!(s = segments_.Open(path_ / "segments")).ok()) return s;
   if (segments_.count() == 0) {
-    if (!(s = segments_.Create(0, 1, options_.segment_size)).ok()) return s;
+    if (!(s = segments_.Create(0, 1, log::FirstSegmentSize(options_.segment_size))).ok()) return s;
   }
   if (!(s = log::Ledger::Create(path_ / "ledger", options_.segment_size)).ok()) return s;
   return io::SyncDir(path_);
