@@ -12,7 +12,7 @@ class OpossumBackend final : public Backend {
 
   std::string Describe(Durability durability) const override {
     return durability == Durability::kSync
-               ? "Durability::kSync (fdatasync per group commit), 64 MiB segments"
+               ? "Durability::kSync (fdatasync per group commit), segments from 1 up to 64 MiB"
                : "Durability::kBuffered (page cache; synced at segment changes and close)";
   }
 
