@@ -773,15 +773,23 @@ TEST_F(CliStoreName, BadNamesAreRejectedAndCreateNothing) {
 }
 
 // ---------------------------------------------------------------------------
-// Commands that only read, on a store that is not there: exit 1, nothing made.
+// Commands that only read, on a store that is not there: exit 1 with the
+// kind not_found (so that a script can tell it from an I/O failure), naming
+// the store's folder; nothing made.
 
 TEST_F(CliMissingStore, ReadOnlyCommandsExitOneAndCreateNothing) {
   const fs::path out = dir() / "export.jsonl";
+  const fs::path out_folder = dir() / "export-folder";
   const std::vector<std::vector<std::string>> cases = {
-      {"read"},   {"read", "--backwards"},
-      {"last"},   {"last", "--query", R"({"items": [{"types": ["A"]}]})"},
-      {"head"},   {"stats"},
-      {"verify"}, {"export", "--out", out.string()},
+      {"read"},
+      {"read", "--backwards"},
+      {"last"},
+      {"last", "--query", R"({"items": [{"types": ["A"]}]})"},
+      {"head"},
+      {"stats"},
+      {"verify"},
+      {"export", "--out", out.string()},
+      {"export", "--out", out_folder.string(), "--format", "opossum"},
   };
   for (bool root_exists : {false, true}) {
     if (root_exists) {
@@ -793,8 +801,11 @@ TEST_F(CliMissingStore, ReadOnlyCommandsExitOneAndCreateNothing) {
     for (const auto& args : cases) {
       SCOPED_TRACE(args[0] + (root_exists ? " (the root exists)" : " (no root)"));
       const ProcessResult r = Run(args);
-      EXPECT_TRUE(FailedWith(r, 1, "io"));
+      EXPECT_TRUE(FailedWith(r, 1, "not_found"));
+      EXPECT_NE(ErrorOf(r)["message"].text.find(store_dir().string()), std::string::npos)
+          << "the message does not name the store: " << r.err;
       EXPECT_TRUE(r.out.empty()) << r.out;
+      EXPECT_FALSE(fs::exists(out_folder)) << args[0] << " created the export folder";
       if (root_exists) {
         EXPECT_FALSE(fs::exists(store_dir())) << args[0] << " created the store folder";
       } else {

@@ -1,6 +1,6 @@
-// `opossum`: the command line of the Opossum event store
-// (../shared/contract/cli.md). Arguments are parsed here; each command lives
-// in its own file and reports failure by throwing CliError.
+// `opossum`: the command line of the Opossum event store (docs/json-layer.md
+// describes its JSON). Arguments are parsed here; each command lives in its
+// own file and reports failure by throwing CliError.
 #include <CLI/CLI.hpp>
 #include <cstdlib>
 #include <iostream>
@@ -23,7 +23,9 @@ int Main(int argc, char** argv) {
       "Events are JSON Lines on standard input and output. Exit codes: 0 success, 1 I/O or\n"
       "runtime error, 2 invalid input or usage, 3 append condition failed, 4 corruption,\n"
       "5 busy (the write lock was not obtained in time). On failure one JSON line on\n"
-      "standard error: {\"error\": KIND, \"message\": TEXT, ...}."};
+      "standard error: {\"error\": KIND, \"message\": TEXT, ...}, KIND one of io (exit 1),\n"
+      "not_found (exit 1: the store does not exist), invalid (exit 2), condition_failed\n"
+      "(exit 3), corruption (exit 4), busy (exit 5)."};
   app.require_subcommand(1, 1);
   app.fallthrough();
   StoreRef ref;
