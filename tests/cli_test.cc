@@ -746,6 +746,127 @@ TEST_F(CliUsage, UsageErrorsExitTwoAndChangeNothing) {
   EXPECT_FALSE(fs::exists(out));
 }
 
+// Numeric options: a value that is not a number the option takes gives a
+// short message naming the option, what it expects and what it got; exit 2,
+// and nothing runs.
+TEST_F(CliUsage, BadNumbersNameTheOptionAndWhatItExpects) {
+  ASSERT_EQ(Append(TenEvents()), 10u);
+  const std::string before = ReadAll();
+  const std::string out = (dir() / "out.jsonl").string();
+  const std::string in = (dir() / "in.jsonl").string();
+  ASSERT_TRUE(WriteFileBytes(in, TenEvents()));
+  const std::string whole = "expected a whole number from ";
+  struct Case {
+    std::vector<std::string> args;
+    std::string option;   // the message starts with "OPTION: "
+    std::string expects;  // and says this
+    std::string got;      // and ends with: got "GOT" (and perhaps a remark)
+  };
+  const std::string max = "18446744073709551615";
+  const std::vector<Case> cases = {
+      {{"read", "--from", "-1"}, "--from", whole + "0 to " + max, "-1"},
+      {{"read", "--from", "1e3"}, "--from", whole + "0 to " + max, "1e3"},
+      {{"read", "--limit", "abc"}, "--limit", whole + "0 to " + max, "abc"},
+      {{"read", "--limit", "18446744073709551616"},
+       "--limit",
+       whole + "0 to " + max,
+       "18446744073709551616"},
+      {{"read", "--limit", " 5"}, "--limit", whole + "0 to " + max, " 5"},
+      {{"read", "--limit", ""}, "--limit", whole + "0 to " + max, ""},
+      {{"export", "--out", out, "--from", "0"}, "--from", whole + "1 to " + max, "0"},
+      {{"export", "--out", out, "--from", "-2"}, "--from", whole + "1 to " + max, "-2"},
+      {{"import", "--in", in, "--batch-size", "1.5"}, "--batch-size", whole + "0 to " + max, "1.5"},
+      {{"import", "--in", in, "--batch-size", "-1"}, "--batch-size", whole + "0 to " + max, "-1"},
+      {{"bench", "--seconds", "0"},
+       "--seconds",
+       "expected a number of seconds greater than 0",
+       "0"},
+      {{"bench", "--seconds", "soon"},
+       "--seconds",
+       "expected a number of seconds greater than 0",
+       "soon"},
+      {{"bench", "--threads", "0"}, "--threads", whole + "1 to 1024", "0"},
+      {{"bench", "--threads", "1025"}, "--threads", whole + "1 to 1024", "1025"},
+      {{"bench", "--read-store", "many"}, "--read-store", whole + "20 to " + max, "many"},
+      {{"bench", "--read-store", "25"},
+       "--read-store",
+       "expected a multiple of 10, at least 20",
+       "25"},
+      {{"bench", "--scale", "100,x"}, "--scale", whole + "20 to " + max, "x"},
+  };
+  for (const Case& c : cases) {
+    std::string shown;
+    for (const auto& a : c.args) shown += a + " ";
+    SCOPED_TRACE("opossum ... " + shown);
+    std::vector<std::string> args = c.args;
+    if (args[0] == "bench") args.insert(args.end(), {"--dir", (dir() / "bench").string()});
+    const ProcessResult r = Run(args, TenEvents());
+    ASSERT_TRUE(FailedWith(r, 2, "invalid"));
+    const std::string message = ErrorOf(r)["message"].text;
+    EXPECT_EQ(message.rfind(c.option + ": " + c.expects, 0), 0u) << message;
+    EXPECT_NE(message.find("got \"" + c.got + "\""), std::string::npos) << message;
+    EXPECT_LT(message.size(), 160u) << "not a short message: " << message;
+    EXPECT_TRUE(r.out.empty()) << r.out;
+  }
+  EXPECT_EQ(ReadAll(), before);
+  EXPECT_FALSE(fs::exists(out));
+  EXPECT_FALSE(fs::exists(dir() / "bench")) << "a refused bench ran";
+  // The largest values are taken.
+  EXPECT_EQ(ReadPositions({"--from", "0", "--limit", max}).size(), 10u);
+  EXPECT_EQ(ReadPositions({"--from", max, "--backwards", "--limit", "2"}),
+            (std::vector<uint64_t>{10, 9}));
+}
+
+// --segment-size: the size of the segment files the command creates, with
+// the suffixes K, M, G, T (powers of 1024); below the store's smallest
+// segment (1 MiB) or above its largest (1 TiB) it is refused, exit 2, and
+// nothing is created.
+TEST_F(CliUsage, SegmentSizeSetsTheSizeOfNewSegments) {
+  auto segment_sizes = [&](const std::string& store) {
+    std::vector<uintmax_t> sizes;
+    for (const auto& e : fs::directory_iterator(store_dir(store) / "segments")) {
+      sizes.push_back(fs::file_size(e.path()));
+    }
+    return sizes;
+  };
+  const std::string one = R"({"type": "A"})"
+                          "\n";
+  ProcessResult r = Run({"append", "--segment-size", "2M"}, one, "two");
+  ASSERT_TRUE(Succeeded(r));
+  EXPECT_EQ(segment_sizes("two"), (std::vector<uintmax_t>{2u << 20}));
+  r = Run({"append", "--segment-size", "1048576"}, one, "bytes");
+  ASSERT_TRUE(Succeeded(r));
+  EXPECT_EQ(segment_sizes("bytes"), (std::vector<uintmax_t>{1u << 20}));
+  r = Run({"append", "--segment-size", "3mib"}, one, "mib");
+  ASSERT_TRUE(Succeeded(r));
+  EXPECT_EQ(segment_sizes("mib"), (std::vector<uintmax_t>{3u << 20}));
+  r = Run({"append"}, one, "default");
+  ASSERT_TRUE(Succeeded(r));
+  EXPECT_EQ(segment_sizes("default"), (std::vector<uintmax_t>{64u << 20}));
+  const fs::path in = dir() / "in.jsonl";
+  ASSERT_TRUE(WriteFileBytes(in, TenEvents()));
+  r = Run({"import", "--in", in.string(), "--segment-size", "1024K"}, "", "imported");
+  ASSERT_TRUE(Succeeded(r));
+  EXPECT_EQ(segment_sizes("imported"), (std::vector<uintmax_t>{1u << 20}));
+  EXPECT_EQ(Head("imported"), 10u);
+
+  for (const std::string bad :
+       {"512K", "1048575", "0", "1MB", "2T", "abc", "-1M", "1.5M", "", "99999999999999999999T"}) {
+    for (const std::string command : {"append", "import"}) {
+      SCOPED_TRACE(command + " --segment-size \"" + bad + "\"");
+      std::vector<std::string> args = {command, "--segment-size", bad};
+      if (command == "import") args.insert(args.end(), {"--in", in.string()});
+      r = Run(args, one, "refused");
+      ASSERT_TRUE(FailedWith(r, 2, "invalid"));
+      const std::string message = ErrorOf(r)["message"].text;
+      EXPECT_EQ(message.rfind("--segment-size: expected a size from 1 MiB to 1 TiB", 0), 0u)
+          << message;
+      EXPECT_NE(message.find("got \"" + bad + "\""), std::string::npos) << message;
+      EXPECT_FALSE(fs::exists(store_dir("refused")));
+    }
+  }
+}
+
 // ---------------------------------------------------------------------------
 // Store names.
 
