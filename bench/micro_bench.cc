@@ -14,6 +14,9 @@
 //                                verifier) on one record's table: used by
 //                                Verify and when adopting bytes after a crash,
 //                                not by reads
+//   BM_Micro_JsonCheck           format::CheckJson on the benchmark event's
+//                                100 B of JSON data (the data_is_json check,
+//                                a part of RecordEncode)
 //   BM_Micro_RecordChecksum/N    format::RecordChecksum (CRC-32C) over N bytes,
 //                                N = 272 and 4096
 //   BM_Micro_KeyIndexInsert      one KeyIndex::Insert (tag hash -> position)
@@ -55,6 +58,7 @@
 #include "format/checksum.h"
 #include "format/encoded_batch.h"
 #include "format/event_codec.h"
+#include "format/json_check.h"
 #include "format/layout.h"
 #include "index/key_index.h"
 #include "store/matching.h"
@@ -137,6 +141,24 @@ void BM_Micro_RecordEncode(benchmark::State& state) {
   state.SetLabel("items = events; bytes = " + std::to_string(record_bytes) + " B record");
 }
 BENCHMARK(BM_Micro_RecordEncode);
+
+void BM_Micro_JsonCheck(benchmark::State& state) {
+  constexpr size_t kRing = 256;
+  const auto ring = MicroEventRing(kRing);
+  size_t i = 0;
+  for (auto _ : state) {
+    bool ok = format::CheckJson(ring[i++ & (kRing - 1)].data);
+    if (!ok) {
+      state.SkipWithError("the benchmark event's data is not JSON");
+      break;
+    }
+    benchmark::DoNotOptimize(ok);
+  }
+  state.SetItemsProcessed(state.iterations());
+  state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(ring[0].data.size()));
+  state.SetLabel("items = documents of " + std::to_string(ring[0].data.size()) + " B");
+}
+BENCHMARK(BM_Micro_JsonCheck);
 
 void BM_Micro_RecordCheckRead(benchmark::State& state) {
   const CommittedRecord rec = MakeCommittedRecord();

@@ -11,7 +11,8 @@
 // parses and that the store accepts is written as a `read` line, and that
 // line parses back to the same event, position and timestamp. A query or
 // condition that parses, written back as JSON, parses to the same value.
-// CompactJson is idempotent on what it accepts, and agrees with simdjson:
+// CompactJson is idempotent on what it accepts, agrees with the engine's
+// data_is_json check (format/json_check.h), and agrees with simdjson:
 // text simdjson takes (within the depth limit) it takes too, and valid UTF-8
 // text it takes, simdjson takes unless a number is out of its range.
 #include <simdjson.h>
@@ -24,6 +25,7 @@
 
 #include "event_json.h"
 #include "format/event_codec.h"
+#include "format/json_check.h"
 #include "fuzz_util.h"
 #include "json_reader.h"
 #include "json_text.h"
@@ -90,6 +92,16 @@ void CompactRoundTrip(std::string_view text) {
     std::string again, why2;
     Check(CompactJson(out, kMaxJsonDepth, &again, &why2) && again == out,
           "CompactJson is not idempotent: " + why2);
+  }
+  // The engine's check behind data_is_json takes exactly what the command
+  // line takes as JSON data (the same grammar; UTF-8 is checked by the
+  // engine, by the command line's caller), at any depth.
+  const bool engine_ok = format::CheckJson(text);
+  if (ok) {
+    Check(engine_ok == format::IsValidUtf8(text),
+          "CheckJson and CompactJson disagree on UTF-8 text CompactJson takes");
+  } else if (why.find("deep") == std::string::npos) {
+    Check(!engine_ok, "CheckJson takes text CompactJson refuses: " + why);
   }
   static simdjson::dom::parser parser(1u << 20);
   if (text.size() >= (1u << 20)) return;

@@ -231,6 +231,63 @@ TEST_F(ContractQueryTest, ItemWithNeitherTypesNorTagsIsInvalidArgument) {
   }
 }
 
+// A query item whose tag or type no event could carry would match nothing,
+// so a condition on it could never fail: every call refuses it, naming the
+// item and the value, and writes nothing.
+TEST(ContractQuery, ItemsWhoseTypesOrTagsBreakTheEventRulesAreInvalid) {
+  TempDir dir;
+  auto store = MustOpen(dir);
+  ASSERT_TRUE(store->Append({Ev("T", {"course:c1"})}).ok());
+  struct Case {
+    Query query;
+    std::string names;  // what the message must name
+  };
+  const std::string long_tag(300, 'g');
+  const std::string long_type(256, 't');
+  std::vector<Case> cases = {
+      {Query::ForTags({""}), "item 0: a tag is empty"},
+      {Query::Of({"T"}, {""}), "item 0: a tag is empty"},
+      {Query::ForTags({"course:c1", long_tag}), "item 0: tag \"" + long_tag.substr(0, 40) + "...\" is 300 bytes"},
+      {Query::ForTags({"a\tb"}), "item 0: tag \"a\\x09b\" contains a control character"},
+      {Query::ForTags({"x\x01"}), "item 0: tag \"x\\x01\" contains a control character"},
+      {Query::ForTags({"bad\xfe"}), "item 0: tag \"bad\xfe\" is not valid UTF-8"},
+      {Query::ForTypes({""}), "item 0: type is empty"},
+      {Query::ForTypes({"T", long_type}),
+       "item 0: type \"" + long_type.substr(0, 40) + "...\" is 256 bytes (the limit is 255)"},
+      {Query::ForTypes({"bad\xff"}), "item 0: type \"bad\xff\" is not valid UTF-8"},
+      {Query::ForTypes({"T"}).Or(QueryItem{.tags = {""}}), "item 1: a tag is empty"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.names);
+    std::vector<EventView> out;
+    Status s = store->Read(c.query, {}, &out);
+    EXPECT_TRUE(s.IsInvalidArgument()) << s.ToString();
+    EXPECT_EQ(s.message().rfind("query item ", 0), 0u) << s.message();
+    EXPECT_NE(s.message().find(c.names), std::string::npos) << s.message();
+    EXPECT_TRUE(out.empty());
+    std::optional<EventView> last;
+    s = store->ReadLast(c.query, &last);
+    EXPECT_TRUE(s.IsInvalidArgument()) << s.ToString();
+    s = store->NewReader().ForEach(c.query, {}, [](const EventView&) { return true; });
+    EXPECT_TRUE(s.IsInvalidArgument()) << s.ToString();
+    for (std::optional<uint64_t> after : {std::optional<uint64_t>{}, std::optional<uint64_t>{1}}) {
+      s = store->Append({Ev("T", {"course:c1"})}, AppendCondition{c.query, after});
+      EXPECT_TRUE(s.IsInvalidArgument()) << s.ToString();
+      EXPECT_NE(s.message().find("condition query " + c.names), std::string::npos)
+          << s.message();
+      Batch batch = store->NewBatch();
+      ASSERT_TRUE(batch.Add(Ev("T")).ok());
+      s = store->Append(std::move(batch), AppendCondition{c.query, after});
+      EXPECT_TRUE(s.IsInvalidArgument()) << s.ToString();
+    }
+  }
+  EXPECT_EQ(store->Head(), 1u);
+  // The limits themselves are fine in a query, as in an event.
+  std::vector<EventView> out;
+  EXPECT_TRUE(store->Read(Query::Of({std::string(255, 't')}, {std::string(255, 'g')}), {}, &out).ok());
+  EXPECT_TRUE(store->Read(Query::ForTags({"caf\xc3\xa9:\xe2\x82\xac"}), {}, &out).ok());
+}
+
 TEST(ContractQuery, TagsMatchExactlyNotByPrefix) {
   TempDir dir;
   auto store = MustOpen(dir);
@@ -328,6 +385,80 @@ TEST(ContractRead, ForEachStopsWhenCallbackReturnsFalse) {
   EXPECT_EQ(seen, (std::vector<uint64_t>{1, 2}));
 }
 
+// The decision loop reads, decides, and appends with `after` = the head of
+// the snapshot it read. Store::Head() after the read may already include a
+// rival's matching event; the snapshot's head never does.
+TEST(ContractRead, ReadsGiveTheHeadOfTheirSnapshot) {
+  TempDir dir;
+  auto store = MustOpen(dir);
+  ASSERT_TRUE(store->Append({Ev("A", {"k:1"}), Ev("B", {"k:2"}), Ev("A", {"k:1"})}).ok());
+  std::vector<EventView> out;
+  uint64_t head = 99;
+  ASSERT_TRUE(store->Read(Query::ForTags({"k:2"}), {}, &out, &head).ok());
+  EXPECT_EQ(head, 3u);
+  ASSERT_EQ(out.size(), 1u);
+  std::optional<EventView> last;
+  head = 99;
+  ASSERT_TRUE(store->ReadLast(Query::ForTags({"k:1"}), &last, &head).ok());
+  EXPECT_EQ(head, 3u);
+  // An empty store's snapshot head is 0 (no `after`: any match conflicts).
+  auto empty = MustOpen(dir, SyncOptions(), "empty");
+  head = 99;
+  ASSERT_TRUE(empty->Read(Query::ForTags({"k:1"}), {}, &out, &head).ok());
+  EXPECT_EQ(head, 0u);
+
+  // A rival appends a matching event between the read and the decision.
+  const Query q = Query::ForTags({"k:2"});
+  out.clear();
+  ASSERT_TRUE(store->Read(q, {}, &out, &head).ok());
+  ASSERT_TRUE(store->Append({Ev("B", {"k:2"})}).ok());
+  Status s = store->Append({Ev("C", {"k:2"})}, AppendCondition{q, head});
+  EXPECT_TRUE(s.IsConditionFailed()) << s.ToString();
+  EXPECT_EQ(s.conflicting_position(), 4u);
+  // The racy `after` would have let it through.
+  EXPECT_EQ(store->Head(), 4u);
+  std::vector<EventView> after_head;
+  ASSERT_TRUE(store->Read(q, ReadOptions{.from = store->Head() + 1}, &after_head).ok());
+  EXPECT_TRUE(after_head.empty());
+}
+
+TEST(ContractRead, ReadByIdFindsTheEventCarryingTheId) {
+  TempDir dir;
+  const Uuid a = Uuid::Random(), b = Uuid::Random(), missing = Uuid::Random();
+  {
+    auto store = MustOpen(dir);
+    Event with_a = Ev("A", {"x"}, "first");
+    with_a.id = a;
+    Event with_b = Ev("B", {}, "second");
+    with_b.id = b;
+    ASSERT_TRUE(store->Append({Ev("Plain")}).ok());
+    ASSERT_TRUE(store->Append({with_a, with_b}).ok());
+    std::optional<EventView> found;
+    ASSERT_TRUE(store->ReadById(b, &found).ok());
+    ASSERT_TRUE(found.has_value());
+    EXPECT_EQ(found->position(), 3u);
+    EXPECT_EQ(found->data(), "second");
+    ASSERT_TRUE(store->ReadById(missing, &found).ok());
+    EXPECT_FALSE(found.has_value());
+    // A snapshot does not see ids appended after it.
+    Reader before = store->NewReader();
+    Event later = Ev("C");
+    later.id = missing;
+    ASSERT_TRUE(store->Append({later}).ok());
+    ASSERT_TRUE(before.ReadById(missing, &found).ok());
+    EXPECT_FALSE(found.has_value());
+    ASSERT_TRUE(store->ReadById(missing, &found).ok());
+    ASSERT_TRUE(found.has_value());
+    EXPECT_EQ(found->position(), 4u);
+  }
+  auto reopened = MustOpen(dir);
+  std::optional<EventView> found;
+  ASSERT_TRUE(reopened->ReadById(a, &found).ok());
+  ASSERT_TRUE(found.has_value());
+  EXPECT_EQ(found->position(), 2u);
+  EXPECT_EQ(found->data(), "first");
+}
+
 TEST(ContractRead, ReadAppendsToOutput) {
   TempDir dir;
   auto store = MustOpen(dir);
@@ -416,6 +547,38 @@ TEST(ContractTags, TagHelperJoinsKeyAndValueWithColon) {
   EXPECT_EQ(Tag("course", "c1"), "course:c1");
   EXPECT_EQ(Tag("", ""), ":");
   EXPECT_EQ(Tag("a:b", "c"), "a:b:c");
+}
+
+TEST(ContractTags, SplitTagAndTagValueUndoTheTagHelper) {
+  TagParts parts = SplitTag(Tag("course", "c1"));
+  EXPECT_EQ(parts.key, "course");
+  EXPECT_EQ(parts.value, "c1");
+  parts = SplitTag("a:b:c");
+  EXPECT_EQ(parts.key, "a");
+  EXPECT_EQ(parts.value, "b:c");
+  parts = SplitTag("plain");
+  EXPECT_EQ(parts.key, "plain");
+  EXPECT_EQ(parts.value, "");
+  parts = SplitTag(":v");
+  EXPECT_EQ(parts.key, "");
+  EXPECT_EQ(parts.value, "v");
+
+  TempDir dir;
+  auto store = MustOpen(dir);
+  ASSERT_TRUE(store->Append({Ev("T", {Tag("student", "s9"), Tag("course", "c2"), "course",
+                                       Tag("course", "c1"), Tag("coursework", "w"), "z:"})})
+                  .ok());
+  auto events = ReadAll(*store);
+  ASSERT_EQ(events.size(), 1u);
+  const EventView& e = events[0];
+  // Several values for one key: the bytewise smallest.
+  EXPECT_EQ(e.TagValue("course"), std::optional<std::string_view>("c1"));
+  EXPECT_EQ(e.TagValue("student"), std::optional<std::string_view>("s9"));
+  EXPECT_EQ(e.TagValue("coursework"), std::optional<std::string_view>("w"));
+  EXPECT_EQ(e.TagValue("z"), std::optional<std::string_view>(""));
+  EXPECT_FALSE(e.TagValue("cours").has_value());
+  EXPECT_FALSE(e.TagValue("missing").has_value());
+  EXPECT_FALSE(e.TagValue("").has_value());
 }
 
 TEST(ContractTags, ReturnedSortedBytewiseWithDuplicatesDropped) {
@@ -860,6 +1023,30 @@ TEST_F(ContractValidationTest, TagThatIsNotUtf8IsInvalid) {
 TEST_F(ContractValidationTest, DataLargerThanMaxEventSizeIsInvalid) {
   ExpectInvalid({Ev("Big", {}, std::string(8192, 'd'))});
   ExpectValid(Ev("Small", {}, std::string(1024, 'd')));
+}
+
+TEST_F(ContractValidationTest, DataFlaggedJsonMustBeJson) {
+  for (const char* bad : {"", "{", "{'a': 1}", "01", "[1,]", "nan", "{\"a\": 1} trailing",
+                          "\"raw\ttab\"", "\"\xff\""}) {
+    SCOPED_TRACE(bad);
+    Event e = Ev("T", {}, bad);
+    e.data_is_json = true;
+    ExpectInvalid({e});
+    Status s = store_->Append({e});
+    EXPECT_NE(s.message().find("event 0: data is not JSON, though data_is_json is set: "),
+              std::string::npos)
+        << s.message();
+    EXPECT_NE(s.message().find(" at byte "), std::string::npos) << s.message();
+  }
+  // The same bytes as binary data are fine.
+  for (const char* bad : {"", "{", "{'a': 1}", "\"\xff\""}) ExpectValid(Ev("T", {}, bad));
+  for (const char* good : {"null", " {\"a\": [1, 2.5e-3, true, false, null, \"\\u00e9\"]} ",
+                           "\"caf\xc3\xa9\"", "123456789012345678901234567890"}) {
+    SCOPED_TRACE(good);
+    Event e = Ev("T", {}, good);
+    e.data_is_json = true;
+    ExpectValid(e);
+  }
 }
 
 TEST_F(ContractValidationTest, ConditionItemWithNeitherTypesNorTagsIsInvalid) {

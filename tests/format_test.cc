@@ -281,8 +281,21 @@ TEST(FormatEncodeTest, EncodedSizeBoundsMetadata) {
   EXPECT_THAT(s.message(), HasSubstr("encodes to"));
 }
 
+TEST(FormatEncodeTest, BinaryDataKeepsEveryByte) {
+  std::string bytes;
+  for (int i = 0; i < 256; ++i) bytes.push_back(static_cast<char>(i));
+  Event e = MakeEvent("blob", {}, bytes);
+  EncodedEvent out;
+  ASSERT_TRUE(Encode(e, &out).ok());
+  EventView v(1, 1, TableFromBytes(out.bytes.data()));
+  EXPECT_EQ(v.data(), bytes);
+  EXPECT_FALSE(v.data_is_json());
+}
+
 TEST(FormatEncodeTest, RoundTripsEveryField) {
-  Event e = MakeEvent("order-placed", {"z:1", "a:2"}, std::string("{\"x\":1}\0", 8));
+  // JSON data (checked as JSON) with an escaped NUL: the bytes round-trip
+  // as they are. Raw NULs in binary data: FormatEncodeTest.BinaryDataKeepsEveryByte.
+  Event e = MakeEvent("order-placed", {"z:1", "a:2"}, "{\"x\":\"\\u0000\"}");
   e.data_is_json = true;
   e.id = Uuid::Parse("01234567-89ab-cdef-0011-223344556677");
   ASSERT_TRUE(e.id.has_value());

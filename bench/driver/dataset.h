@@ -35,8 +35,8 @@ inline std::string Padded(uint64_t v, int width) {
 
 // 100 bytes of JSON naming `n`.
 inline std::string EventData(uint64_t n) {
-  std::string d = R"({"seq":)" + Padded(n, 12) +
-                  R"(,"at":"2026-11-26T12:00:00.000000Z","by":"bench","note":"subscribed")";
+  std::string d = R"({"seq":")" + Padded(n, 12) +
+                  R"(","at":"2026-11-26T12:00:00.000000Z","by":"bench","note":"subscribed")";
   d.resize(kDataBytes - 1, ' ');
   d.push_back('}');
   return d;

@@ -53,15 +53,31 @@ inline std::string Tag(std::string_view key, std::string_view value) {
   return t;
 }
 
+// A tag's two halves, split at its first ':' (the inverse of Tag):
+// "course:c1" gives {"course", "c1"}, "a:b:c" gives {"a", "b:c"}. A tag
+// without ':' gives {tag, ""}. The views point into `tag`.
+struct TagParts {
+  std::string_view key{};
+  std::string_view value{};
+};
+inline TagParts SplitTag(std::string_view tag) {
+  size_t colon = tag.find(':');
+  if (colon == std::string_view::npos) return TagParts{tag, {}};
+  return TagParts{tag.substr(0, colon), tag.substr(colon + 1)};
+}
+
 // An event to append.
+// Every field has a default, so designated initializers may name any subset.
 struct Event {
-  std::string type;
-  std::vector<std::string> tags;
-  std::string data;           // bytes; JSON text when data_is_json
+  std::string type{};
+  std::vector<std::string> tags{};
+  std::string data{};  // bytes; JSON text when data_is_json
+  // The data is JSON text (checked: invalid JSON is rejected), so that JSON
+  // tools print it back as JSON. False: opaque bytes.
   bool data_is_json = false;
-  std::optional<Uuid> id;
-  std::vector<std::pair<std::string, std::string>> metadata;
-  std::optional<int64_t> timestamp_ns;  // default: the batch's commit time
+  std::optional<Uuid> id{};
+  std::vector<std::pair<std::string, std::string>> metadata{};
+  std::optional<int64_t> timestamp_ns{};  // default: the batch's commit time
 };
 
 // A committed event, read in place from the mapped segment (zero copies).
@@ -76,6 +92,10 @@ class EventView {
   std::string_view tag(size_t i) const;  // sorted bytewise
   std::vector<std::string_view> tags() const;
   bool HasTag(std::string_view tag) const;
+  // The value of the first tag "key:value" with this key (in the sorted
+  // order, so the bytewise smallest value when several share the key), or
+  // none: for "course:c1", TagValue("course") is "c1".
+  std::optional<std::string_view> TagValue(std::string_view key) const;
   std::string_view data() const;
   bool data_is_json() const;
   std::optional<Uuid> id() const;

@@ -7,6 +7,12 @@
 //    of the item's types (when it names types) AND its tags include ALL of the
 //    item's tags (when it names tags). An item naming neither is invalid and
 //    is rejected by every call that takes it.
+//  - Every type and tag an item names obeys the rules of an event's (see
+//    event.h): a type is 1..255 bytes of UTF-8; a tag is 1..255 bytes of
+//    UTF-8 without control characters. An item naming anything else (an empty
+//    tag from an unset variable, say) could never match, so a condition built
+//    on it would never fail: every call rejects it with kInvalidArgument
+//    naming the item and the value.
 //  - An AppendCondition fails the append if an event matching
 //    `fail_if_events_match` exists with a position greater than `after`
 //    (any position when `after` is not given). `after` may exceed the head.
@@ -24,12 +30,12 @@
 namespace opossum {
 
 struct QueryItem {
-  std::vector<std::string> types;  // one of these (when non-empty)
-  std::vector<std::string> tags;   // all of these (when non-empty)
+  std::vector<std::string> types{};  // one of these (when non-empty)
+  std::vector<std::string> tags{};   // all of these (when non-empty)
 };
 
 struct Query {
-  std::vector<QueryItem> items;  // any of these; none = every event
+  std::vector<QueryItem> items{};  // any of these; none = every event
 
   static Query All() { return Query{}; }
   static Query ForTags(std::vector<std::string> tags) {
@@ -50,17 +56,17 @@ struct Query {
 };
 
 struct AppendCondition {
-  Query fail_if_events_match;
-  std::optional<uint64_t> after;  // none: any matching event fails the append
+  Query fail_if_events_match{};
+  std::optional<uint64_t> after{};  // none: any matching event fails the append
 };
 
 struct ReadOptions {
   // Inclusive: forwards the lowest position returned, backwards the highest.
   // None: forwards from 1, backwards from the reader's head.
-  std::optional<uint64_t> from;
+  std::optional<uint64_t> from{};
   bool backwards = false;
   // At most this many events (after ordering). None: no limit. 0: nothing.
-  std::optional<uint64_t> limit;
+  std::optional<uint64_t> limit{};
 };
 
 }  // namespace opossum

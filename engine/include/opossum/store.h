@@ -61,11 +61,14 @@ class Reader {
   // false. Gives kCorruption (file and offset) on a damaged record.
   Status ForEach(const Query& query, const ReadOptions& options,
                  const std::function<bool(const EventView&)>& fn) const;
-  // Appends the matching events to *out.
-  Status Read(const Query& query, const ReadOptions& options,
-              std::vector<EventView>* out) const;
+  // Appends the matching events to *out (what *out held before stays, in
+  // front of them).
+  Status Read(const Query& query, const ReadOptions& options, std::vector<EventView>* out) const;
   // The matching event with the highest position, or none.
   Status ReadLast(const Query& query, std::optional<EventView>* out) const;
+  // The event carrying `id` (ids are unique in a store: see Store::Append),
+  // or none. Costs one key-index lookup.
+  Status ReadById(const Uuid& id, std::optional<EventView>* out) const;
 
  private:
   friend class Store;
@@ -144,8 +147,7 @@ class Store {
   Status Append(std::initializer_list<Event> events,
                 const std::optional<AppendCondition>& condition = std::nullopt,
                 uint64_t* last_position = nullptr) {
-    return Append(std::span<const Event>(events.begin(), events.size()), condition,
-                  last_position);
+    return Append(std::span<const Event>(events.begin(), events.size()), condition, last_position);
   }
 
   // An empty batch for this store (see Batch).
@@ -158,13 +160,39 @@ class Store {
   // A snapshot at the current head.
   Reader NewReader() const;
 
-  // Shorthands that read from a fresh snapshot.
-  Status Read(const Query& query, const ReadOptions& options,
-              std::vector<EventView>* out) const {
-    return NewReader().Read(query, options, out);
+  // Shorthands that read from a fresh snapshot, as Reader's calls do. When
+  // `snapshot_head` is given it receives the head of the snapshot read: the
+  // `after` of a decision built on what was read (see below). Store::Head()
+  // after the read is not the same thing: another writer may have appended
+  // a matching event in between, and a condition with that later head would
+  // not see it.
+  //
+  // The decision loop of the Dynamic Consistency Boundary model:
+  //
+  //   for (;;) {
+  //     std::vector<EventView> events;
+  //     uint64_t head = 0;
+  //     Status s = store->Read(query, {}, &events, &head);  // 1. read
+  //     State state = Fold(events);                         // 2. fold
+  //     std::vector<Event> decided = Decide(state);         // 3. decide
+  //     s = store->Append(decided,                          // 4. append
+  //                       AppendCondition{.fail_if_events_match = query, .after = head});
+  //     if (!s.IsConditionFailed()) break;  // done, or a real error
+  //   }                                     // 5. another writer won: again
+  Status Read(const Query& query, const ReadOptions& options, std::vector<EventView>* out,
+              uint64_t* snapshot_head = nullptr) const {
+    Reader r = NewReader();
+    if (snapshot_head != nullptr) *snapshot_head = r.head();
+    return r.Read(query, options, out);
   }
-  Status ReadLast(const Query& query, std::optional<EventView>* out) const {
-    return NewReader().ReadLast(query, out);
+  Status ReadLast(const Query& query, std::optional<EventView>* out,
+                  uint64_t* snapshot_head = nullptr) const {
+    Reader r = NewReader();
+    if (snapshot_head != nullptr) *snapshot_head = r.head();
+    return r.ReadLast(query, out);
+  }
+  Status ReadById(const Uuid& id, std::optional<EventView>* out) const {
+    return NewReader().ReadById(id, out);
   }
 
   // The position of the last committed event (0 for an empty store),

@@ -6,6 +6,7 @@
 
 #include "event_generated.h"
 #include "format/checksum.h"
+#include "format/json_check.h"
 
 namespace opossum::format {
 namespace {
@@ -27,7 +28,48 @@ bool HasControlChar(std::string_view s) {
   return false;
 }
 
+// `v` in quotes for a message: control characters as \xNN, cut after 40
+// bytes (the length is named separately).
+std::string Quoted(std::string_view v) {
+  std::string out = "\"";
+  const size_t n = std::min<size_t>(v.size(), 40);
+  for (size_t i = 0; i < n; ++i) {
+    unsigned char c = static_cast<unsigned char>(v[i]);
+    if (c < 0x20 || c == 0x7f) {
+      static constexpr char kHex[] = "0123456789abcdef";
+      out += "\\x";
+      out.push_back(kHex[c >> 4]);
+      out.push_back(kHex[c & 15]);
+    } else {
+      out.push_back(static_cast<char>(c));
+    }
+  }
+  if (n < v.size()) out += "...";
+  out.push_back('"');
+  return out;
+}
+
 }  // namespace
+
+std::string TypeProblem(std::string_view type) {
+  if (type.empty()) return "type is empty (it must be 1..255 bytes)";
+  if (type.size() > kMaxTypeBytes) {
+    return "type " + Quoted(type) + " is " + std::to_string(type.size()) +
+           " bytes (the limit is 255)";
+  }
+  if (!IsValidUtf8(type)) return "type " + Quoted(type) + " is not valid UTF-8";
+  return {};
+}
+
+std::string TagProblem(std::string_view tag) {
+  if (tag.empty()) return "a tag is empty (tags must be 1..255 bytes)";
+  if (tag.size() > kMaxTagBytes) {
+    return "tag " + Quoted(tag) + " is " + std::to_string(tag.size()) + " bytes (the limit is 255)";
+  }
+  if (!IsValidUtf8(tag)) return "tag " + Quoted(tag) + " is not valid UTF-8";
+  if (HasControlChar(tag)) return "tag " + Quoted(tag) + " contains a control character";
+  return {};
+}
 
 bool IsValidUtf8(std::string_view s) {
   const auto* p = reinterpret_cast<const unsigned char*>(s.data());
@@ -90,34 +132,32 @@ Status EncodeEvent(const Event& e, uint32_t max_event_size, size_t index, Encode
 Status EncodeEventInPlace(const Event& e, uint32_t max_event_size, size_t index,
                           const uint8_t** bytes, size_t* size, uint64_t* type_hash,
                           Vec<uint64_t>* tag_hashes) {
-  if (e.type.empty()) return Invalid(index, "type is empty (it must be 1..255 bytes)");
-  if (e.type.size() > kMaxTypeBytes) {
-    return Invalid(index, "type is " + std::to_string(e.type.size()) +
-                              " bytes (the limit is 255)");
+  if (e.type.empty() || e.type.size() > kMaxTypeBytes || !IsValidUtf8(e.type)) {
+    return Invalid(index, TypeProblem(e.type));
   }
-  if (!IsValidUtf8(e.type)) return Invalid(index, "type is not valid UTF-8");
   if (e.data.size() > max_event_size) {
     return Invalid(index, "data is " + std::to_string(e.data.size()) +
                               " bytes (the store's max_event_size is " +
                               std::to_string(max_event_size) + ")");
+  }
+  if (e.data_is_json) {
+    JsonProblem problem;
+    if (!CheckJson(e.data, &problem)) {
+      return Invalid(index, std::string("data is not JSON, though data_is_json is set: ") +
+                                problem.what + " at byte " + std::to_string(problem.offset));
+    }
   }
   thread_local std::vector<std::string_view> tags;
   tags.assign(e.tags.begin(), e.tags.end());
   std::sort(tags.begin(), tags.end());
   tags.erase(std::unique(tags.begin(), tags.end()), tags.end());
   if (tags.size() > kMaxTags) {
-    return Invalid(index, "has " + std::to_string(tags.size()) +
-                              " distinct tags (the limit is 64)");
+    return Invalid(index,
+                   "has " + std::to_string(tags.size()) + " distinct tags (the limit is 64)");
   }
   for (std::string_view t : tags) {
-    if (t.empty()) return Invalid(index, "a tag is empty (tags must be 1..255 bytes)");
-    if (t.size() > kMaxTagBytes) {
-      return Invalid(index, "tag \"" + std::string(t.substr(0, 32)) + "...\" is " +
-                                std::to_string(t.size()) + " bytes (the limit is 255)");
-    }
-    if (!IsValidUtf8(t)) return Invalid(index, "a tag is not valid UTF-8");
-    if (HasControlChar(t)) {
-      return Invalid(index, "tag \"" + std::string(t) + "\" contains a control character");
+    if (t.empty() || t.size() > kMaxTagBytes || !IsValidUtf8(t) || HasControlChar(t)) {
+      return Invalid(index, TagProblem(t));
     }
   }
   for (const auto& [k, v] : e.metadata) {
@@ -133,8 +173,8 @@ Status EncodeEventInPlace(const Event& e, uint32_t max_event_size, size_t index,
   tag_offs.clear();
   for (std::string_view t : tags) tag_offs.push_back(builder.CreateString(t.data(), t.size()));
   auto tags_off = builder.CreateVector(tag_offs);
-  auto data_off = builder.CreateVector(reinterpret_cast<const uint8_t*>(e.data.data()),
-                                       e.data.size());
+  auto data_off =
+      builder.CreateVector(reinterpret_cast<const uint8_t*>(e.data.data()), e.data.size());
   flatbuffers::Offset<flatbuffers::Vector<flatbuffers::Offset<fb::Meta>>> meta_off;
   if (!e.metadata.empty()) {
     std::vector<flatbuffers::Offset<fb::Meta>> metas;
@@ -232,6 +272,26 @@ std::vector<std::string_view> EventView::tags() const {
   return out;
 }
 bool EventView::HasTag(std::string_view t) const { return format::TableHasTag(table_, t); }
+std::optional<std::string_view> EventView::TagValue(std::string_view key) const {
+  // Tags are sorted bytewise, so those starting "key:" are adjacent and the
+  // first of them is the first tag not below "key:".
+  std::string prefix;
+  prefix.reserve(key.size() + 1);
+  prefix.append(key).push_back(':');
+  size_t lo = 0, hi = tag_count();
+  while (lo < hi) {
+    size_t mid = (lo + hi) / 2;
+    if (tag(mid) < prefix) {
+      lo = mid + 1;
+    } else {
+      hi = mid;
+    }
+  }
+  if (lo == tag_count()) return std::nullopt;
+  std::string_view t = tag(lo);
+  if (!t.starts_with(prefix)) return std::nullopt;
+  return t.substr(prefix.size());
+}
 std::string_view EventView::data() const {
   auto* d = AsEvent(table_)->data();
   if (d == nullptr) return {};

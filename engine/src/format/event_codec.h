@@ -31,6 +31,12 @@ struct EncodedEvent {
 
 bool IsValidUtf8(std::string_view s);
 
+// Why `type` or `tag` breaks the rules of an event's type or tag (their
+// length, UTF-8, and for a tag control characters), naming the value; empty
+// when it obeys them. Events and query items are held to the same rules.
+std::string TypeProblem(std::string_view type);
+std::string TagProblem(std::string_view tag);
+
 // Checks `e` against the limits and encodes it. `index` (0-based position in
 // the batch) is named in error messages.
 Status EncodeEvent(const Event& e, uint32_t max_event_size, size_t index, EncodedEvent* out);

@@ -199,10 +199,6 @@ Status StoreCore::IndexCatchUpLocked() {
 Status StoreCore::CheckIdempotency(const Pending& p, const std::vector<Pending*>& accepted,
                                    uint64_t* duplicate_last) {
   *duplicate_last = 0;
-  auto id_key = [](const Uuid& u) {
-    return format::KeyHash(format::KeyKind::kId,
-                           std::string_view(reinterpret_cast<const char*>(u.bytes.data()), 16));
-  };
   const format::EncodedBatch& pb = p.batch;
   const size_t n = pb.size();
   // Batches accepted earlier in this group.
@@ -224,38 +220,8 @@ Status StoreCore::CheckIdempotency(const Pending& p, const std::vector<Pending*>
   }
   // Committed batches.
   const uint64_t head = state_.head;
-  const uint64_t mark = std::min(keys_->indexed_through(), head);
-  auto find_id = [&](const Uuid& id, uint64_t* pos) -> Status {
-    *pos = 0;
-    bool damaged = false;
-    const index::KeySlot* slot = keys_->Find(id_key(id), &damaged);
-    if (damaged) return DamagedIndex();
-    if (slot != nullptr) {
-      index::PostingCursor c(keys_.get(), slot, 1, mark, true);
-      for (uint64_t q = c.Next(); q != 0; q = c.Next()) {
-        EventView ev;
-        Status s = EventAt(q, &ev);
-        if (!s.ok()) return s;
-        if (ev.id() == id) {
-          *pos = q;
-          return Status::Ok();
-        }
-      }
-      if (c.failed()) return DamagedIndex();
-    }
-    for (uint64_t q = mark + 1; q <= head; ++q) {  // not yet indexed
-      EventView ev;
-      Status s = EventAt(q, &ev);
-      if (!s.ok()) return s;
-      if (ev.id() == id) {
-        *pos = q;
-        return Status::Ok();
-      }
-    }
-    return Status::Ok();
-  };
   uint64_t first = 0;
-  Status s = find_id(pb.id(0), &first);
+  Status s = FindId(pb.id(0), head, &first);
   if (!s.ok()) return s;
   if (first != 0) {
     bool exact = first + n - 1 <= head;
@@ -285,7 +251,7 @@ Status StoreCore::CheckIdempotency(const Pending& p, const std::vector<Pending*>
   }
   for (size_t i = 1; i < n; ++i) {
     uint64_t pos = 0;
-    if (!(s = find_id(pb.id(i), &pos)).ok()) return s;
+    if (!(s = FindId(pb.id(i), head, &pos)).ok()) return s;
     if (pos != 0) {
       return Status::InvalidArgument("event " + std::to_string(i) + ": id " +
                                      pb.id(i).ToString() +

@@ -3,13 +3,24 @@
 #include <algorithm>
 #include <string>
 
+#include "format/event_codec.h"
+
 namespace opossum::internal {
 
 Status ValidateQuery(const Query& q, const char* what) {
   for (size_t i = 0; i < q.items.size(); ++i) {
-    if (q.items[i].types.empty() && q.items[i].tags.empty()) {
-      return Status::InvalidArgument(std::string(what) + " item " + std::to_string(i) +
-                                     " names neither types nor tags");
+    const QueryItem& item = q.items[i];
+    auto invalid = [&](const std::string& why) {
+      return Status::InvalidArgument(std::string(what) + " item " + std::to_string(i) + ": " + why);
+    };
+    if (item.types.empty() && item.tags.empty()) return invalid("names neither types nor tags");
+    for (const std::string& type : item.types) {
+      std::string why = format::TypeProblem(type);
+      if (!why.empty()) return invalid(why);
+    }
+    for (const std::string& tag : item.tags) {
+      std::string why = format::TagProblem(tag);
+      if (!why.empty()) return invalid(why);
     }
   }
   return Status::Ok();

@@ -11,8 +11,10 @@
 
 namespace opossum::internal {
 
-// kInvalidArgument for an item naming neither types nor tags; `what` names
-// the query in the message ("query", "condition query").
+// kInvalidArgument for an item naming neither types nor tags, or a type or
+// tag that no event could carry (the event rules: format::TypeProblem,
+// TagProblem); `what` names the query in the message ("query", "condition
+// query"), the item by its index.
 Status ValidateQuery(const Query& q, const char* what);
 
 // On a FlatBuffers Event table (committed or still encoded).

@@ -276,6 +276,54 @@ Status StoreCore::ForEach(uint64_t head, const Query& query, const ReadOptions& 
   return Status::Ok();
 }
 
+Status StoreCore::FindId(const Uuid& id, uint64_t head, uint64_t* position) {
+  *position = 0;
+  const uint64_t mark = std::min(keys_->indexed_through(), head);
+  bool damaged = false;
+  const index::KeySlot* slot = keys_->Find(
+      format::KeyHash(format::KeyKind::kId,
+                      std::string_view(reinterpret_cast<const char*>(id.bytes.data()), 16)),
+      &damaged);
+  if (damaged) return DamagedIndex();
+  // Ids hash into the key index: a slot lists every event whose id shares the
+  // hash, so each candidate's own id decides.
+  if (slot != nullptr) {
+    index::PostingCursor c(keys_.get(), slot, 1, mark, true);
+    for (uint64_t p = c.Next(); p != 0; p = c.Next()) {
+      EventView ev;
+      Status s = EventAt(p, &ev);
+      if (!s.ok()) return s;
+      if (ev.id() == id) {
+        *position = p;
+        return Status::Ok();
+      }
+    }
+    if (c.failed()) return DamagedIndex();
+  }
+  for (uint64_t p = mark + 1; p <= head; ++p) {  // not yet indexed
+    EventView ev;
+    Status s = EventAt(p, &ev);
+    if (!s.ok()) return s;
+    if (ev.id() == id) {
+      *position = p;
+      return Status::Ok();
+    }
+  }
+  return Status::Ok();
+}
+
+Status StoreCore::ReadById(uint64_t head, const Uuid& id, std::optional<EventView>* out) {
+  out->reset();
+  Status s = RefreshReaderView();
+  if (!s.ok()) return s;
+  uint64_t position = 0;
+  if (!(s = FindId(id, head, &position)).ok() || position == 0) return s;
+  EventView ev;
+  if (!(s = EventAt(position, &ev)).ok()) return s;
+  *out = ev;
+  return Status::Ok();
+}
+
 uint64_t StoreCore::CheckCondition(const AppendCondition& c, const std::vector<Pending*>& accepted,
                                    Status* error) {
   const uint64_t after = c.after.value_or(0);

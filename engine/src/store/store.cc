@@ -36,8 +36,8 @@ Registry& GetRegistry() {
 
 }  // namespace
 
-Status Store::Open(const std::filesystem::path& root, std::string_view name,
-                   const Options& options, std::unique_ptr<Store>* out) {
+Status Store::Open(const std::filesystem::path& root, std::string_view name, const Options& options,
+                   std::unique_ptr<Store>* out) {
   if (!ValidStoreName(name)) {
     return Status::InvalidArgument("store name \"" + std::string(name) +
                                    "\" is invalid: use 1..64 letters, digits, '-', '_' and '.', "
@@ -138,6 +138,10 @@ Status Reader::Read(const Query& query, const ReadOptions& options,
     out->push_back(ev);
     return true;
   });
+}
+
+Status Reader::ReadById(const Uuid& id, std::optional<EventView>* out) const {
+  return core_->ReadById(head_, id, out);
 }
 
 Status Reader::ReadLast(const Query& query, std::optional<EventView>* out) const {

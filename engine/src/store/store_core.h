@@ -56,6 +56,8 @@ class StoreCore {
 
   Status ForEach(uint64_t head, const Query& query, const ReadOptions& options,
                  const std::function<bool(const EventView&)>& fn);
+  // The committed event (<= head) carrying `id`, or none.
+  Status ReadById(uint64_t head, const Uuid& id, std::optional<EventView>* out);
   Status Sync();
   Status Verify(const std::function<void(uint64_t, uint64_t)>& progress);
   Status GetStats(StoreStats* out);
@@ -103,6 +105,9 @@ class StoreCore {
   static constexpr int kLeaderRounds = 4;  // groups one leader commits in a row at most
   Status CheckIdempotency(const Pending& p, const std::vector<Pending*>& accepted,
                           uint64_t* duplicate_last);
+  // The position of the committed event (<= head) carrying `id`, or 0. The
+  // key index must be current (the writer's, or refreshed by a reader).
+  Status FindId(const Uuid& id, uint64_t head, uint64_t* position);
   uint64_t CheckCondition(const AppendCondition& c, const std::vector<Pending*>& accepted,
                           Status* error);
   Status WriteGroup(const std::vector<Pending*>& accepted, std::vector<uint64_t>* locations,
