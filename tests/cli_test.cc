@@ -746,6 +746,73 @@ TEST_F(CliUsage, UsageErrorsExitTwoAndChangeNothing) {
   EXPECT_FALSE(fs::exists(out));
 }
 
+// No command, or an unknown one: exit 2 with the one JSON line, which names
+// the commands in its message and maps each to its one-line description in
+// "commands"; when standard error is a terminal, a readable list follows it.
+TEST_F(CliUsage, MissingOrUnknownCommandListsTheCommands) {
+  const std::vector<std::string> commands = {"append", "read",   "last",  "head", "export",
+                                             "import", "verify", "stats", "bench"};
+  struct Case {
+    std::vector<std::string> args;
+    std::string says;
+  };
+  const std::vector<Case> cases = {
+      {{}, "no command given"},
+      {{"--store", "x"}, "no command given"},
+      {{"frobnicate"}, "unknown command \"frobnicate\""},
+      {{"--store", "x", "apend", "--condition", "{}"}, "unknown command \"apend\""},
+  };
+  for (const Case& c : cases) {
+    std::string shown;
+    for (const auto& a : c.args) shown += a + " ";
+    SCOPED_TRACE("opossum " + shown);
+    for (bool terminal : {false, true}) {
+      SCOPED_TRACE(terminal ? "standard error is a terminal" : "standard error is a file");
+      ProcessOptions o;
+      o.cwd = dir();
+      o.stderr_terminal = terminal;
+      const ProcessResult r = RunRaw(c.args, o);
+      std::string json_line = r.err.substr(0, r.err.find('\n') + 1);
+      ProcessResult first_line = r;
+      first_line.err = json_line;
+      ASSERT_TRUE(FailedWith(first_line, 2, "invalid"));
+      EXPECT_TRUE(r.out.empty()) << r.out;
+      const Json e = ErrorOf(first_line);
+      const std::string& message = e["message"].text;
+      EXPECT_EQ(message.rfind(c.says, 0), 0u) << message;
+      ASSERT_TRUE(e["commands"].is_object()) << r.err;
+      EXPECT_EQ(e["commands"].Keys(), commands);
+      std::string list;  // what a person sees after the JSON line
+      for (const std::string& name : commands) {
+        EXPECT_NE(message.find(name), std::string::npos) << "the message does not name " << name;
+        const std::string description = e["commands"][name].text;
+        EXPECT_FALSE(description.empty()) << name;
+        EXPECT_EQ(description.find('\n'), std::string::npos) << name << ": " << description;
+        EXPECT_LE(description.size(), 100u) << name << ": " << description;
+        list += name + " " + description + "\n";
+      }
+      const std::string rest = r.err.substr(json_line.size());
+      if (!terminal) {
+        EXPECT_EQ(rest, "") << "more than the JSON line on standard error";
+        continue;
+      }
+      // One line per command, its name and then its description.
+      for (const std::string& name : commands) {
+        const std::string want = "  " + name + " ";
+        const size_t at = rest.find("\n" + want);
+        ASSERT_NE(at, std::string::npos) << "no line for " << name << " in:\n" << rest;
+        const size_t end = rest.find('\n', at + 1);
+        std::string line = rest.substr(at + 1, end - at - 1);
+        line.erase(0, line.find_first_not_of(' '));
+        const std::string description = e["commands"][name].text;
+        EXPECT_EQ(line.substr(0, name.size()), name);
+        EXPECT_EQ(line.substr(line.size() - description.size()), description) << line;
+      }
+    }
+  }
+  EXPECT_FALSE(fs::exists(dir() / "opossum-data"));
+}
+
 // Numeric options: a value that is not a number the option takes gives a
 // short message naming the option, what it expects and what it got; exit 2,
 // and nothing runs.
@@ -1385,6 +1452,122 @@ TEST_F(CliInvalidInput, LineNumbersCountEveryLine) {
   ASSERT_TRUE(FailedWith(r, 2, "invalid"));
   EXPECT_EQ(ErrorOf(r)["line"].AsUint(), 4u) << r.err;
   EXPECT_EQ(Head(), 10u);
+}
+
+// Malformed JSON on an input line: the error gives the line and the column
+// (1-based, in characters) where the line stops being JSON, in the message
+// and as "line" and "column", and says what is wrong there. A line that is
+// JSON but not a valid event has a line and no column.
+TEST_F(CliInvalidInput, MalformedJsonGivesLineAndColumn) {
+  ASSERT_EQ(Append(TenEvents()), 10u);
+  struct Case {
+    std::string line;
+    std::string at;    // the error is at the first character of this text in the line
+    std::string what;  // the message says this
+  };
+  const std::string big = "123456789012345678901234567890";  // beyond 64 bits
+  const std::vector<Case> cases = {
+      {R"({"type": "A", "tags": ["x" "y"]})", R"("y"])", "expected ',' or ']'"},
+      {R"({"type": "A", "data": {"a": 1,}})", "}}", "key"},
+      {"{\"type\": \"\xc3\x9c"
+       "n\xc3\xaf"
+       "c\xc3\xb6"
+       "de\", \"data\": tru}",
+       "}", "literal"},
+      {R"({"type": "A", "data": [1, 2})", "}", "expected ',' or ']'"},
+      {"{\"type\": \"A\x01\"}", "\x01", "control character"},
+      {"{\"type\": \"A\xff\"}", "\xff", "UTF-8"},
+      {R"({"type": "A"} x)", "x", "after the JSON value"},
+      {R"({"type": "A", "data": )" + big + R"(, "tags": [})", "}", "expected a value"},
+      {R"({"type": "A", "data": )" + big + R"(, "tags": ["a")", "", "ends inside an array"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.line);
+    // Its column: the characters before the fault, plus one.
+    const size_t at = c.at.empty() ? c.line.size() : c.line.find(c.at);
+    ASSERT_NE(at, std::string::npos);
+    uint64_t column = 1;
+    for (size_t i = 0; i < at; ++i) {
+      if ((static_cast<unsigned char>(c.line[i]) & 0xC0) != 0x80) ++column;
+    }
+    const std::string input = TenEvents() + "\n" + c.line + "\n" + TenEvents();
+    const fs::path file = dir() / "bad.jsonl";
+    ASSERT_TRUE(WriteFileBytes(file, input));
+    for (const auto& args : std::vector<std::vector<std::string>>{
+             {"append"}, {"import", "--in", "-"}, {"import", "--in", file.string()}}) {
+      SCOPED_TRACE(args.back());
+      const ProcessResult r = Run(args, input);
+      ASSERT_TRUE(FailedWith(r, 2, "invalid"));
+      const Json e = ErrorOf(r);
+      EXPECT_EQ(e["line"].AsUint(), 12u) << r.err;
+      EXPECT_EQ(e["column"].AsUint(), column) << r.err;
+      EXPECT_EQ(e.Keys(), (std::vector<std::string>{"error", "message", "line", "column"}));
+      const std::string& m = e["message"].text;
+      EXPECT_NE(m.find("line 12, column " + std::to_string(column) + ": malformed JSON: "),
+                std::string::npos)
+          << m;
+      EXPECT_NE(m.find(c.what), std::string::npos) << m;
+    }
+  }
+  // Valid JSON that is not a valid event: the line, no column.
+  const ProcessResult r = Run({"append"}, "{\"type\": \"A\"}\n{\"type\": 1}\n");
+  ASSERT_TRUE(FailedWith(r, 2, "invalid"));
+  EXPECT_EQ(ErrorOf(r)["line"].AsUint(), 2u);
+  EXPECT_FALSE(ErrorOf(r).Has("column")) << r.err;
+  EXPECT_EQ(Head(), 10u);
+}
+
+// Malformed JSON in --query or --condition: the message gives the column
+// (and the line, when the value spans lines) and what is wrong there.
+TEST_F(CliInvalidInput, MalformedQueryAndConditionGiveTheColumn) {
+  ASSERT_EQ(Append(TenEvents()), 10u);
+  struct Case {
+    std::vector<std::string> args;
+    std::string where;
+    std::string what;
+  };
+  const std::vector<Case> cases = {
+      {{"read", "--query", R"({"items": [}])"}, "column 12", "expected a value"},
+      {{"last", "--query", R"({"items": [{"tags": ["a" "b"]}]})"},
+       "column 26",
+       "expected ',' or ']'"},
+      {{"read", "--query", "{\n  \"items\": [\n    {\"types\": [\"A\"]},\n  }\n"},
+       "line 4, column 3",
+       "expected a value"},
+      {{"append", "--condition", R"({"fail_if_events_match": {"items": []}, "after": })"},
+       "column 50",
+       "expected a value"},
+      {{"append", "--condition", R"({"fail_if_events_match": {"items": []})"},
+       "column 39",
+       "ends inside an object"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.args[0] + " " + c.args[2]);
+    const ProcessResult r = Run(c.args, TenEvents());
+    ASSERT_TRUE(FailedWith(r, 2, "invalid"));
+    const std::string m = ErrorOf(r)["message"].text;
+    EXPECT_EQ(m.rfind(c.args[1] + ": ", 0), 0u) << m;
+    EXPECT_NE(m.find("malformed JSON at " + c.where + ": "), std::string::npos) << m;
+    EXPECT_NE(m.find(c.what), std::string::npos) << m;
+  }
+  EXPECT_EQ(Head(), 10u);
+}
+
+// A malformed event file of the .NET layout: the file, line and column.
+TEST_F(CliExportImport, MalformedOpossumEventFileGivesLineAndColumn) {
+  ASSERT_EQ(Append(TenEvents()), 10u);
+  const fs::path folder = dir() / "mirror";
+  ASSERT_TRUE(Succeeded(Run({"export", "--out", folder.string(), "--format", "opossum"})));
+  const fs::path broken = folder / "events" / "0000000004.json";
+  ASSERT_TRUE(WriteFileBytes(broken, "{\n  \"event\": {\n    \"eventType\": \"A\",,\n"));
+  const ProcessResult r =
+      Run({"import", "--in", folder.string(), "--format", "opossum"}, "", "new");
+  ASSERT_TRUE(FailedWith(r, 2, "invalid"));
+  const std::string m = ErrorOf(r)["message"].text;
+  EXPECT_NE(m.find("0000000004.json: not valid JSON at line 3, column 22: "), std::string::npos)
+      << m;
+  EXPECT_NE(m.find("key"), std::string::npos) << m;
+  EXPECT_FALSE(fs::exists(store_dir("new")));
 }
 
 TEST_F(CliInvalidInput, NoEventsIsInvalid) {

@@ -76,8 +76,19 @@ std::string ErrorJson(const CliError& e) {
   out += ", \"message\": ";
   AppendJsonString(&out, e.message);
   if (e.line) out += ", \"line\": " + std::to_string(*e.line);
+  if (e.line && e.column) out += ", \"column\": " + std::to_string(*e.column);
   if (e.conflicting_position) {
     out += ", \"conflicting_position\": " + std::to_string(*e.conflicting_position);
+  }
+  if (!e.commands.empty()) {
+    out += ", \"commands\": {";
+    for (size_t i = 0; i < e.commands.size(); ++i) {
+      if (i != 0) out += ", ";
+      AppendJsonString(&out, e.commands[i].first);
+      out += ": ";
+      AppendJsonString(&out, e.commands[i].second);
+    }
+    out += "}";
   }
   out += "}";
   return out;

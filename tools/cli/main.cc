@@ -1,7 +1,11 @@
 // `opossum`: the command line of the Opossum event store (docs/json-layer.md
 // describes its JSON). Arguments are parsed here; each command lives in its
 // own file and reports failure by throwing CliError.
+#include <unistd.h>
+
 #include <CLI/CLI.hpp>
+#include <algorithm>
+#include <cstdio>
 #include <cstdlib>
 #include <iostream>
 
@@ -16,6 +20,48 @@ using namespace opossum::cli;
 
 Durability DurabilityArg(const std::string& s) {
   return s == "buffered" ? Durability::kBuffered : Durability::kSync;
+}
+
+// No command given, or an unknown one: the error names the commands (its
+// "commands" member maps each to its one-line description), and on a
+// terminal a readable list follows the JSON line.
+int ReportNoCommand(CLI::App& app, const CLI::ParseError& e) {
+  std::string unknown;
+  for (const std::string& arg : app.remaining()) {
+    if (!arg.empty() && arg[0] != '-') {
+      unknown = arg;
+      break;
+    }
+  }
+  CliError error;
+  error.kind = ErrorKind::kInvalid;
+  std::string names;
+  size_t width = 0;
+  for (const CLI::App* sub : app.get_subcommands([](const CLI::App*) { return true; })) {
+    error.commands.emplace_back(sub->get_name(), sub->get_description());
+    names += (names.empty() ? "" : ", ") + sub->get_name();
+    width = std::max(width, sub->get_name().size());
+  }
+  if (!unknown.empty()) {
+    error.message = "unknown command \"" + unknown + "\"";
+  } else if (dynamic_cast<const CLI::RequiredError*>(&e) != nullptr) {
+    error.message = "no command given";
+  } else {
+    error.message = e.what();
+  }
+  error.message += "; the commands are " + names +
+                   " (opossum --help lists them, opossum COMMAND --help describes one)";
+  const int code = Report(error);
+  if (isatty(STDERR_FILENO) == 1) {
+    std::string list =
+        "\nUsage: opossum [--root DIR] [--store NAME] COMMAND [OPTIONS]\n\nCommands:\n";
+    for (const auto& [name, description] : error.commands) {
+      list += "  " + name + std::string(width + 2 - name.size(), ' ') + description + "\n";
+    }
+    std::fwrite(list.data(), 1, list.size(), stderr);
+    std::fflush(stderr);
+  }
+  return code;
 }
 
 int Main(int argc, char** argv) {
@@ -51,10 +97,11 @@ int Main(int argc, char** argv) {
 
   AppendArgs append_args;
   std::string append_durability = "sync";
+  // Each command's description is one line (the list a usage error
+  // shows); the footer says more in `opossum COMMAND --help`.
   auto* append = app.add_subcommand(
-      "append",
-      "read events from standard input, one JSON object per line, and append them as one "
-      "atomic batch; prints {\"last_position\": N, \"count\": K}");
+      "append", "append events from standard input, one JSON object per line, as one atomic batch");
+  append->footer("Prints {\"last_position\": N, \"count\": K}.");
   append->add_option("--condition", append_args.condition,
                      "fail (exit 3) if an event matches: {\"fail_if_events_match\": QUERY, "
                      "\"after\": N}");
@@ -91,9 +138,10 @@ int Main(int argc, char** argv) {
   ExportArgs export_args;
   std::string export_from = "1";
   auto* exp = app.add_subcommand(
-      "export",
-      "write the events as files a person can read; run again, it adds only the events "
-      "appended since");
+      "export", "write the events as JSON files (JSON Lines or the .NET folder layout)");
+  exp->footer(
+      "Run again into the same file or folder, it adds only the events appended since. Prints "
+      "{\"written\": N, \"last_position\": P}.");
   exp->add_option("--out", export_args.out, "file (jsonl) or folder (opossum)")->required();
   exp->add_option("--format", export_args.format,
                   "jsonl: the read format; opossum: the .NET Opossum folder layout")
@@ -108,7 +156,8 @@ int Main(int argc, char** argv) {
   ImportArgs import_args;
   std::string import_durability = "sync";
   std::string import_batch_size = "0";
-  auto* imp = app.add_subcommand("import", "append the events of an export, in position order");
+  auto* imp = app.add_subcommand("import", "append the events of an export, in its order");
+  imp->footer("Prints {\"imported\": N, \"first_position\": F, \"last_position\": L}.");
   imp->add_option("--in", import_args.in,
                   "file (jsonl, '-' for standard input) or folder (opossum)")
       ->required();
@@ -126,8 +175,9 @@ int Main(int argc, char** argv) {
   auto* import_segment_opt =
       imp->add_option("--segment-size", import_segment_size, segment_size_help)->type_name("BYTES");
 
-  auto* verify = app.add_subcommand(
-      "verify", "check every checksum and index entry; prints a summary; exit 4 if damaged");
+  auto* verify =
+      app.add_subcommand("verify", "check every checksum and index entry (exit 4 if damaged)");
+  verify->footer("Prints {\"ok\": true|false, \"events\": N[, \"problem\": TEXT]}.");
   auto* stats = app.add_subcommand(
       "stats", "print events, head, segments, bytes on disk, distinct types and tags");
 
@@ -138,9 +188,9 @@ int Main(int argc, char** argv) {
   std::string bench_read_store = std::to_string(bench_args.read_store);
   std::vector<std::string> bench_scale;
   auto* bench = app.add_subcommand(
-      "bench",
-      "run the named workloads against this store, SQLite, LMDB and the bare disk and memory; "
-      "prints the machine, a table of rates with ratios and one of latencies, and writes CSV");
+      "bench", "run the benchmark workloads against this store, SQLite, LMDB and the bare disk");
+  bench->footer(
+      "Prints the machine, a table of rates with ratios and one of latencies, and writes CSV.");
   bench->add_option("--dir", bench_args.dir, "folder for the stores (on the disk to measure)")
       ->capture_default_str();
   bench->add_option("--workloads", bench_args.workloads, "comma-separated (default: all)")
@@ -175,6 +225,7 @@ int Main(int argc, char** argv) {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     if (e.get_exit_code() == 0) return app.exit(e);  // --help
+    if (app.get_subcommands().empty()) return ReportNoCommand(app, e);
     return Report(CliError::Invalid(e.what()));
   }
   ref.root = root;
