@@ -1672,6 +1672,75 @@ TEST_F(CliCondition, InvalidConditionsExitTwo) {
   EXPECT_EQ(Head(), 10u);
 }
 
+// A query item the store's rules refuse (an empty, oversized or
+// control-character tag, an empty or oversized type): exit 2, kind invalid,
+// with the store's own message, word for word (naming the item and the
+// value), and nothing appended.
+TEST_F(CliCondition, QueryItemsTheStoreRefusesExitTwoWithItsMessage) {
+  ASSERT_EQ(Append(TenEvents()), 10u);
+  const std::string before = ReadAll();
+  const std::string long_tag(300, 't');
+  const std::string long_type(300, 'T');
+  struct Case {
+    std::string item;      // the JSON of the item
+    QueryItem parsed;      // the same item
+    std::string mentions;  // the message names the value so
+  };
+  const std::vector<Case> cases = {
+      {R"({"tags": [""]})", {{}, {""}}, "empty"},
+      {R"({"tags": ["k:1", ")" + long_tag + R"("]})", {{}, {"k:1", long_tag}}, "300 bytes"},
+      {R"({"tags": ["a\tb"]})", {{}, {"a\tb"}}, "control character"},
+      {R"({"types": ["A"], "tags": ["x\u0001"]})", {{"A"}, {"x\x01"}}, "control character"},
+      {R"({"types": [""]})", {{""}, {}}, "empty"},
+      {R"({"types": [")" + long_type + R"("]})", {{long_type}, {}}, "300 bytes"},
+  };
+  // The store's messages, from the library itself.
+  std::unique_ptr<Store> scratch;
+  ASSERT_TRUE(Store::Open(dir() / "scratch", "s", {}, &scratch).ok());
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.item);
+    // The bad item second, after a good one: the message names item 1.
+    const std::string query = R"({"items": [{"types": ["A"]}, )" + c.item + "]}";
+    Query q;
+    q.items = {QueryItem{{"A"}, {}}, c.parsed};
+    std::vector<EventView> unused;
+    const Status read_status = scratch->Read(q, {}, &unused);
+    ASSERT_TRUE(read_status.IsInvalidArgument()) << read_status.ToString();
+    EXPECT_NE(read_status.message().find("item 1"), std::string::npos) << read_status.message();
+    EXPECT_NE(read_status.message().find(c.mentions), std::string::npos) << read_status.message();
+    std::optional<EventView> none;
+    const Status last_status = scratch->ReadLast(q, &none);
+    ASSERT_TRUE(last_status.IsInvalidArgument()) << last_status.ToString();
+    const Status append_status =
+        scratch->Append({Event{.type = "B"}}, AppendCondition{.fail_if_events_match = q});
+    ASSERT_TRUE(append_status.IsInvalidArgument()) << append_status.ToString();
+    EXPECT_EQ(scratch->Head(), 0u);
+
+    ProcessResult r = Run({"read", "--query", query});
+    ASSERT_TRUE(FailedWith(r, 2, "invalid"));
+    EXPECT_EQ(ErrorOf(r)["message"].text, read_status.message());
+    EXPECT_TRUE(r.out.empty()) << r.out;
+    r = Run({"last", "--query", query});
+    ASSERT_TRUE(FailedWith(r, 2, "invalid"));
+    EXPECT_EQ(ErrorOf(r)["message"].text, last_status.message());
+    EXPECT_TRUE(r.out.empty()) << r.out;
+    r = Run({"append", "--condition", R"({"fail_if_events_match": )" + query + "}"},
+            R"({"type": "B"})"
+            "\n");
+    ASSERT_TRUE(FailedWith(r, 2, "invalid"));
+    EXPECT_EQ(ErrorOf(r)["message"].text, append_status.message());
+    EXPECT_TRUE(r.out.empty()) << r.out;
+  }
+  // The simplest case: the one item, an empty tag.
+  const ProcessResult r =
+      Run({"append", "--condition", R"({"fail_if_events_match":{"items":[{"tags":[""]}]}})"},
+          R"({"type": "B"})"
+          "\n");
+  ASSERT_TRUE(FailedWith(r, 2, "invalid"));
+  EXPECT_NE(ErrorOf(r)["message"].text.find("condition query item 0"), std::string::npos) << r.err;
+  EXPECT_EQ(ReadAll(), before);
+}
+
 // ---------------------------------------------------------------------------
 // Idempotent appends.
 
