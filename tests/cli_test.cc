@@ -683,6 +683,7 @@ class CliBusy : public CliTest {};
 class CliConcurrentAppends : public CliTest {};
 class CliExportImport : public CliTest {};
 class CliLargeInput : public CliTest {};
+class CliImportAgain : public CliTest {};
 
 // Ten events: position i has type "A" (odd i) or "B" (even i) and the tags
 // "n:i" and "odd"/"even".
@@ -2054,6 +2055,56 @@ unsigned Mode(const fs::path& p) {
   return st.st_mode & 07777;
 }
 
+// Whether `text` is an RFC 9562 version-8 UUID (what import derives).
+bool IsVersion8Uuid(const std::string& text) {
+  if (text.size() != 36) return false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+    if (dash ? text[i] != '-'
+             : std::string_view("0123456789abcdef").find(text[i]) == std::string_view::npos) {
+      return false;
+    }
+  }
+  return text[14] == '8' && std::string_view("89ab").find(text[19]) != std::string_view::npos;
+}
+
+// `dst` is what `read` prints for a store imported from an export of the
+// store that printed `src`: the same lines, but each event that had no id
+// now has the one import derived for it (an "id" member right after
+// "timestamp", as `read` orders them: a version-8 UUID, no two alike).
+// Returns the derived ids, in order.
+std::vector<std::string> ExpectSameButDerivedIds(const std::string& src, const std::string& dst) {
+  const std::vector<std::string> a = Lines(src), b = Lines(dst);
+  EXPECT_EQ(a.size(), b.size());
+  std::vector<std::string> ids;
+  for (size_t i = 0; i < std::min(a.size(), b.size()); ++i) {
+    SCOPED_TRACE("position " + std::to_string(i + 1));
+    const Json in = ParseJson(a[i]), out = ParseJson(b[i]);
+    if (in.Has("id")) {
+      EXPECT_EQ(b[i], a[i]) << "an event's own id must be kept";
+      continue;
+    }
+    if (!out["id"].is_string()) {
+      ADD_FAILURE() << "no id derived: " << b[i];
+      continue;
+    }
+    const std::string id = out["id"].text;
+    EXPECT_TRUE(IsVersion8Uuid(id)) << id;
+    const std::string ts = "\"timestamp\": \"" + in["timestamp"].text + "\"";
+    std::string want = a[i];
+    const size_t at = want.find(ts);
+    if (at == std::string::npos) {
+      ADD_FAILURE() << "no timestamp in " << a[i];
+      continue;
+    }
+    want.insert(at + ts.size(), ", \"id\": \"" + id + "\"");
+    EXPECT_EQ(b[i], want);
+    ids.push_back(id);
+  }
+  EXPECT_EQ(std::set<std::string>(ids.begin(), ids.end()).size(), ids.size()) << "ids repeat";
+  return ids;
+}
+
 TEST_F(CliExportImport, JsonlRoundTrip) {
   const std::vector<std::string> events = RichEvents();
   ASSERT_EQ(Append(JoinEvents(events), "src"), events.size());
@@ -2075,23 +2126,30 @@ TEST_F(CliExportImport, JsonlRoundTrip) {
   r = Run({"import", "--in", file.string(), "--format", "jsonl"}, "", "dst");
   ASSERT_TRUE(Succeeded(r));
   j = ParseJson(r.out);
+  EXPECT_EQ(j.Keys(),
+            (std::vector<std::string>{"imported", "skipped", "first_position", "last_position"}));
   EXPECT_EQ(j["imported"].AsUint(), events.size()) << r.out;
+  EXPECT_EQ(j["skipped"].AsUint(), 0u) << r.out;
   EXPECT_EQ(j["first_position"].AsUint(), 1u) << r.out;
   EXPECT_EQ(j["last_position"].AsUint(), events.size()) << r.out;
-  EXPECT_EQ(ReadAll("dst"), src);
+  // The events as they were, each without an id now with a derived one.
+  const std::string dst = ReadAll("dst");
+  EXPECT_EQ(ExpectSameButDerivedIds(src, dst).size(), events.size() - 2);
 
   // The default format is jsonl; standard input works as --in -; batches.
   const fs::path file2 = dir() / "default-format.jsonl";
   ASSERT_TRUE(Succeeded(Run({"export", "--out", file2.string()}, "", "src")));
   EXPECT_EQ(ReadFileBytes(file2), src);
+  // The derived ids depend on the events and their positions only: the
+  // same, whichever way the export comes in.
   r = Run({"import", "--in", "-"}, src, "from-stdin");
   ASSERT_TRUE(Succeeded(r));
-  EXPECT_EQ(ReadAll("from-stdin"), src);
+  EXPECT_EQ(ReadAll("from-stdin"), dst);
   r = Run({"import", "--in", file.string(), "--batch-size", "4", "--durability", "buffered"}, "",
           "batched");
   ASSERT_TRUE(Succeeded(r));
   EXPECT_EQ(ParseJson(r.out)["imported"].AsUint(), events.size());
-  EXPECT_EQ(ReadAll("batched"), src);
+  EXPECT_EQ(ReadAll("batched"), dst);
   EXPECT_TRUE(Succeeded(Run({"verify"}, "", "dst")));
 }
 
@@ -2152,13 +2210,14 @@ TEST_F(CliExportImport, OpossumFolderRoundTrip) {
   EXPECT_EQ(j["imported"].AsUint(), events.size()) << r.out;
   EXPECT_EQ(j["first_position"].AsUint(), 1u);
   EXPECT_EQ(j["last_position"].AsUint(), events.size());
+  // Line by line: the same events, each without an id now with a derived
+  // one; and the same ids a JSON Lines export gives.
   const std::string dst = ReadAll("dst");
-  EXPECT_EQ(dst, src);
-  // Line by line, to name the events that differ.
-  const std::vector<std::string> a = Lines(src), b = Lines(dst);
-  for (size_t i = 0; i < std::min(a.size(), b.size()); ++i) {
-    EXPECT_EQ(b[i], a[i]) << "position " << i + 1 << " changed in the round trip";
-  }
+  EXPECT_EQ(ExpectSameButDerivedIds(src, dst).size(), events.size() - 2);
+  const fs::path file = dir() / "export.jsonl";
+  ASSERT_TRUE(Succeeded(Run({"export", "--out", file.string()}, "", "src")));
+  ASSERT_TRUE(Succeeded(Run({"import", "--in", file.string()}, "", "from-jsonl")));
+  EXPECT_EQ(ReadAll("from-jsonl"), dst);
   // The import wrote nothing into the folder.
   const auto tree = ::opossum::testing::ReadTree(folder);
   r = Run({"import", "--in", folder.string(), "--format", "opossum"}, "", "dst2");
@@ -2182,11 +2241,7 @@ TEST_F(CliExportImport, OpossumRoundTripKeepsDataWithItsOwnDollarType) {
       Succeeded(Run({"export", "--out", folder.string(), "--format", "opossum"}, "", "src")));
   ASSERT_TRUE(
       Succeeded(Run({"import", "--in", folder.string(), "--format", "opossum"}, "", "dst")));
-  const std::vector<std::string> a = Lines(src), b = Lines(ReadAll("dst"));
-  ASSERT_EQ(a.size(), b.size());
-  for (size_t i = 0; i < a.size(); ++i) {
-    EXPECT_EQ(b[i], a[i]) << "position " << i + 1 << " changed in the round trip";
-  }
+  ExpectSameButDerivedIds(src, ReadAll("dst"));
 }
 
 TEST_F(CliExportImport, IncrementalJsonlExportWritesOnlyNewEvents) {
@@ -2252,7 +2307,7 @@ TEST_F(CliExportImport, IncrementalOpossumExportWritesOnlyNewEvents) {
   EXPECT_EQ(::opossum::testing::ReadTree(folder), tree);
   ASSERT_TRUE(
       Succeeded(Run({"import", "--in", folder.string(), "--format", "opossum"}, "", "dst")));
-  EXPECT_EQ(ReadAll("dst"), ReadAll());
+  ExpectSameButDerivedIds(ReadAll(), ReadAll("dst"));
 }
 
 TEST_F(CliExportImport, WriteProtectedJsonlExportStillGrows) {
@@ -2293,7 +2348,7 @@ TEST_F(CliExportImport, WriteProtectedOpossumExportStillGrows) {
   EXPECT_TRUE(fs::exists(folder / "events" / "0000000012.json"));
   ASSERT_TRUE(
       Succeeded(Run({"import", "--in", folder.string(), "--format", "opossum"}, "", "dst")));
-  EXPECT_EQ(ReadAll("dst"), ReadAll());
+  ExpectSameButDerivedIds(ReadAll(), ReadAll("dst"));
 }
 
 TEST_F(CliExportImport, MalformedJsonlLineThreeImportsNothing) {
@@ -2352,6 +2407,207 @@ TEST_F(CliExportImport, ExportIntoAnotherStoresMirrorIsRefused) {
   r = Run({"export", "--out", folder.string(), "--format", "opossum"}, "", "b");
   EXPECT_TRUE(FailedWith(r, 2, "invalid"));
   EXPECT_EQ(::opossum::testing::ReadTree(folder), tree);
+}
+
+// ---------------------------------------------------------------------------
+// Importing again: every event has an id (its own, or one derived from its
+// position in the export and its content), and one the store already holds
+// is skipped, so a repeated or resumed import appends nothing twice.
+
+// The import summary, checked for its shape.
+struct ImportSummary {
+  uint64_t imported = 0, skipped = 0, first = 0, last = 0;
+};
+ImportSummary Summary(const ProcessResult& r) {
+  const Json j = ParseJson(r.out);
+  EXPECT_EQ(j.Keys(),
+            (std::vector<std::string>{"imported", "skipped", "first_position", "last_position"}))
+      << r.out;
+  return {j["imported"].AsUint(), j["skipped"].AsUint(), j["first_position"].AsUint(),
+          j["last_position"].AsUint()};
+}
+
+TEST_F(CliImportAgain, ImportingTwiceAppendsNothingTheSecondTime) {
+  const std::vector<std::string> events = RichEvents();
+  ASSERT_EQ(Append(JoinEvents(events) + TenEvents(), "src"), events.size() + 10);
+  const uint64_t n = events.size() + 10;
+  const fs::path file = dir() / "export.jsonl";
+  const fs::path folder = dir() / "mirror";
+  ASSERT_TRUE(Succeeded(Run({"export", "--out", file.string()}, "", "src")));
+  ASSERT_TRUE(
+      Succeeded(Run({"export", "--out", folder.string(), "--format", "opossum"}, "", "src")));
+  const std::vector<std::vector<std::string>> ways = {
+      {"import", "--in", file.string()},
+      {"import", "--in", "-"},
+      {"import", "--in", file.string(), "--batch-size", "3"},
+      {"import", "--in", folder.string(), "--format", "opossum"},
+      {"import", "--in", folder.string(), "--format", "opossum", "--batch-size", "1"},
+  };
+  for (const auto& first : ways) {
+    for (const auto& second : ways) {
+      const std::string store = "dst" + std::to_string(&first - ways.data()) + "-" +
+                                std::to_string(&second - ways.data());
+      SCOPED_TRACE("first " + first[2] + (first.size() > 3 ? " " + first[3] : "") + ", then " +
+                   second[2] + (second.size() > 3 ? " " + second[3] : ""));
+      ProcessResult r = Run(first, ReadFileBytes(file), store);
+      ASSERT_TRUE(Succeeded(r));
+      ImportSummary sum = Summary(r);
+      EXPECT_EQ(sum.imported, n);
+      EXPECT_EQ(sum.skipped, 0u);
+      const std::string after_first = ReadAll(store);
+      r = Run(second, ReadFileBytes(file), store);
+      ASSERT_TRUE(Succeeded(r));
+      sum = Summary(r);
+      EXPECT_EQ(sum.imported, 0u) << r.out;
+      EXPECT_EQ(sum.skipped, n) << r.out;
+      EXPECT_EQ(sum.first, 0u) << r.out;
+      EXPECT_EQ(sum.last, 0u) << r.out;
+      EXPECT_EQ(Head(store), n);
+      EXPECT_EQ(ReadAll(store), after_first);
+    }
+  }
+}
+
+// An export that grew (export run again as events were appended, or
+// export --follow) imports only its new events.
+TEST_F(CliImportAgain, GrownExportImportsOnlyTheNewEvents) {
+  for (const std::string format : {"jsonl", "opossum"}) {
+    SCOPED_TRACE(format);
+    const std::string src = "src-" + format, dst = "dst-" + format;
+    ASSERT_EQ(Append(TenEvents(), src), 10u);
+    const fs::path out = dir() / ("export-" + format);
+    const std::vector<std::string> export_args = {"export", "--out", out.string(), "--format",
+                                                  format};
+    const std::vector<std::string> import_args = {"import", "--in", out.string(), "--format",
+                                                  format};
+    ASSERT_TRUE(Succeeded(Run(export_args, "", src)));
+    ProcessResult r = Run(import_args, "", dst);
+    ASSERT_TRUE(Succeeded(r));
+    EXPECT_EQ(Summary(r).imported, 10u);
+    const std::vector<std::string> more = RichEvents();
+    ASSERT_EQ(Append(JoinEvents(more), src), 10 + more.size());
+    r = Run(export_args, "", src);
+    ASSERT_TRUE(Succeeded(r));
+    EXPECT_EQ(ParseJson(r.out)["written"].AsUint(), more.size()) << "the export did not grow";
+    r = Run(import_args, "", dst);
+    ASSERT_TRUE(Succeeded(r));
+    const ImportSummary sum = Summary(r);
+    EXPECT_EQ(sum.imported, more.size());
+    EXPECT_EQ(sum.skipped, 10u);
+    EXPECT_EQ(sum.first, 11u);
+    EXPECT_EQ(sum.last, 10 + more.size());
+    ExpectSameButDerivedIds(ReadAll(src), ReadAll(dst));
+  }
+}
+
+// An import with --batch-size that stopped part way (here at a malformed
+// line, after two batches were in) is run again once the file is mended:
+// it skips what is in and appends the rest, each event once.
+TEST_F(CliImportAgain, ResumedBatchedImportCompletesWithoutDuplicates) {
+  ASSERT_EQ(Append(TenEvents() + TenEvents() + JoinEvents(RichEvents()), "src"),
+            20 + RichEvents().size());
+  const uint64_t n = 20 + RichEvents().size();
+  const fs::path file = dir() / "export.jsonl";
+  ASSERT_TRUE(Succeeded(Run({"export", "--out", file.string()}, "", "src")));
+  const std::string good = ReadFileBytes(file);
+  std::vector<std::string> lines = Lines(good);
+  const std::string line13 = lines[12];
+  lines[12] = line13.substr(0, line13.size() / 2);  // cut off, as by a crash
+  ASSERT_TRUE(WriteFileBytes(file, JoinLines(lines)));
+  ProcessResult r = Run({"import", "--in", file.string(), "--batch-size", "5"}, "", "dst");
+  ASSERT_TRUE(FailedWith(r, 2, "invalid"));
+  EXPECT_EQ(ErrorOf(r)["line"].AsUint(), 13u);
+  EXPECT_NE(ErrorOf(r)["message"].text.find("10 events were imported before this"),
+            std::string::npos)
+      << r.err;
+  ASSERT_EQ(Head("dst"), 10u);
+
+  ASSERT_TRUE(WriteFileBytes(file, good));
+  r = Run({"import", "--in", file.string(), "--batch-size", "5"}, "", "dst");
+  ASSERT_TRUE(Succeeded(r));
+  ImportSummary sum = Summary(r);
+  EXPECT_EQ(sum.skipped, 10u);
+  EXPECT_EQ(sum.imported, n - 10);
+  EXPECT_EQ(sum.first, 11u);
+  EXPECT_EQ(sum.last, n);
+  ExpectSameButDerivedIds(ReadAll("src"), ReadAll("dst"));
+  // The same when the store holds the first batches from an import of a
+  // shorter file (the start of the export), whatever the batch size now.
+  lines = Lines(good);
+  lines.resize(7);
+  const fs::path start = dir() / "start.jsonl";
+  ASSERT_TRUE(WriteFileBytes(start, JoinLines(lines)));
+  r = Run({"import", "--in", start.string(), "--batch-size", "2"}, "", "dst2");
+  ASSERT_TRUE(Succeeded(r));
+  EXPECT_EQ(Summary(r).imported, 7u);
+  r = Run({"import", "--in", file.string(), "--batch-size", "4"}, "", "dst2");
+  ASSERT_TRUE(Succeeded(r));
+  sum = Summary(r);
+  EXPECT_EQ(sum.skipped, 7u);
+  EXPECT_EQ(sum.imported, n - 7);
+  EXPECT_EQ(ReadAll("dst2"), ReadAll("dst"));
+  EXPECT_TRUE(Succeeded(Run({"verify"}, "", "dst2")));
+}
+
+// Two different sources whose events share positions but not content are
+// different events: both are imported. Events alike in all but their place
+// in the source are different events too.
+TEST_F(CliImportAgain, SamePositionsDifferentContentAreBothImported) {
+  std::string other;
+  for (int i = 1; i <= 10; ++i) {
+    other += R"({"type": "A", "tags": ["n:)" + std::to_string(i) + R"("], "data": {"i": )" +
+             std::to_string(100 + i) + "}, \"timestamp\": \"2024-01-01T00:00:00Z\"}\n";
+  }
+  ASSERT_EQ(Append(TenEvents(), "one"), 10u);
+  ASSERT_EQ(Append(other, "two"), 10u);
+  for (const std::string format : {"jsonl", "opossum"}) {
+    SCOPED_TRACE(format);
+    const std::string dst = "dst-" + format;
+    for (const std::string src : {"one", "two"}) {
+      const fs::path out = dir() / (src + "." + format);
+      ASSERT_TRUE(Succeeded(Run({"export", "--out", out.string(), "--format", format}, "", src)));
+      const ProcessResult r = Run({"import", "--in", out.string(), "--format", format}, "", dst);
+      ASSERT_TRUE(Succeeded(r));
+      EXPECT_EQ(Summary(r).imported, 10u) << src;
+      EXPECT_EQ(Summary(r).skipped, 0u) << src;
+    }
+    EXPECT_EQ(Head(dst), 20u);
+  }
+  // Lines without positions: their place is their ordinal in the input.
+  const std::string same = R"({"type": "Same", "data": {}, "timestamp": "2024-01-01T00:00:00Z"})"
+                           "\n";
+  ProcessResult r = Run({"import", "--in", "-"}, same + same + same, "ordinals");
+  ASSERT_TRUE(Succeeded(r));
+  EXPECT_EQ(Summary(r).imported, 3u);
+  r = Run({"import", "--in", "-"}, same + same + same + same, "ordinals");
+  ASSERT_TRUE(Succeeded(r));
+  EXPECT_EQ(Summary(r).imported, 1u);
+  EXPECT_EQ(Summary(r).skipped, 3u);
+  std::set<std::string> ids;
+  for (const std::string& line : Lines(ReadAll("ordinals"))) ids.insert(ParseJson(line)["id"].text);
+  EXPECT_EQ(ids.size(), 4u);
+}
+
+// The JSON Lines and the .NET folder export of one store give the same
+// derived ids: importing one after the other appends nothing the second
+// time. An id the events carry is theirs in either.
+TEST_F(CliImportAgain, BothFormatsOfOneStoreGiveTheSameIds) {
+  ASSERT_EQ(Append(JoinEvents(RichEvents()), "src"), RichEvents().size());
+  const fs::path file = dir() / "export.jsonl";
+  const fs::path folder = dir() / "mirror";
+  ASSERT_TRUE(Succeeded(Run({"export", "--out", file.string()}, "", "src")));
+  ASSERT_TRUE(
+      Succeeded(Run({"export", "--out", folder.string(), "--format", "opossum"}, "", "src")));
+  ProcessResult r = Run({"import", "--in", folder.string(), "--format", "opossum"}, "", "dst");
+  ASSERT_TRUE(Succeeded(r));
+  r = Run({"import", "--in", file.string()}, "", "dst");
+  ASSERT_TRUE(Succeeded(r));
+  EXPECT_EQ(Summary(r).imported, 0u);
+  EXPECT_EQ(Summary(r).skipped, RichEvents().size());
+  const std::string dst = ReadAll("dst");
+  ExpectSameButDerivedIds(ReadAll("src"), dst);
+  EXPECT_NE(dst.find("\"id\": \"0b5e6f1c-1234-4abc-8def-0123456789ab\""), std::string::npos);
+  EXPECT_NE(dst.find("\"id\": \"ffffffff-ffff-4fff-bfff-ffffffffffff\""), std::string::npos);
 }
 
 // ---------------------------------------------------------------------------

@@ -156,8 +156,13 @@ int Main(int argc, char** argv) {
   ImportArgs import_args;
   std::string import_durability = "sync";
   std::string import_batch_size = "0";
-  auto* imp = app.add_subcommand("import", "append the events of an export, in its order");
-  imp->footer("Prints {\"imported\": N, \"first_position\": F, \"last_position\": L}.");
+  auto* imp = app.add_subcommand(
+      "import",
+      "append the events of an export, in its order, skipping those already in the store");
+  imp->footer(
+      "An event without an id gets one derived from its position in the export and its content, "
+      "so a repeated or resumed import appends nothing twice. Prints {\"imported\": N, "
+      "\"skipped\": S, \"first_position\": F, \"last_position\": L}.");
   imp->add_option("--in", import_args.in,
                   "file (jsonl, '-' for standard input) or folder (opossum)")
       ->required();
