@@ -1,12 +1,15 @@
 // The command line's JSON building blocks, each against the contract its
 // header states: json_writer.h (string escaping, integers, base64, RFC 3339
 // timestamps), json_text.h (CompactJson: strict RFC 8259 grammar, text kept
-// byte for byte, member spans), json_reader.h (EventParser, ParseQuery,
-// ParseCondition) and block_parser.h (BlockParser on several threads).
+// byte for byte, member spans; FindJsonError and LineAndColumn: where JSON
+// goes wrong), derived_id.h (the ids import derives), json_reader.h
+// (EventParser, ParseQuery, ParseCondition) and block_parser.h (BlockParser on
+// several threads).
 #include <gtest/gtest.h>
 #include <simdjson.h>
 #include <sys/mman.h>
 #include <unistd.h>
+#include <xxhash.h>
 
 #include <algorithm>
 #include <cctype>
@@ -24,6 +27,7 @@
 
 #include "block_parser.h"
 #include "cli_error.h"
+#include "derived_id.h"
 #include "json_reader.h"
 #include "json_text.h"
 #include "json_writer.h"
@@ -1097,6 +1101,112 @@ TEST(JsonTextTest, FindJsonErrorAgreesWithSimdjsonOnMutatedDocuments) {
     }
   }
   EXPECT_GT(errors, 1000u);
+}
+
+// ---------------------------------------------------------------------------
+// derived_id.h: the id import gives an event without one
+// ---------------------------------------------------------------------------
+
+// The documented layout, built here byte by byte and hashed in one go: the
+// derivation must not change (ids derived by an earlier version must match,
+// or a later import would append the events again).
+Uuid ReferenceDerivedId(const Event& e, uint8_t kind, uint64_t position) {
+  std::string b;
+  auto u64 = [&](uint64_t v) {
+    for (int i = 0; i < 8; ++i) b.push_back(static_cast<char>(v >> (8 * i)));
+  };
+  auto text = [&](std::string_view t) {
+    u64(t.size());
+    b.append(t);
+  };
+  text("opossum import id v1");
+  b.push_back(static_cast<char>(kind));
+  u64(position);
+  text(e.type);
+  std::vector<std::string> tags = e.tags;
+  std::sort(tags.begin(), tags.end());
+  tags.erase(std::unique(tags.begin(), tags.end()), tags.end());
+  u64(tags.size());
+  for (const auto& t : tags) text(t);
+  b.push_back(e.data_is_json ? 1 : 0);
+  text(e.data);
+  b.push_back(e.timestamp_ns ? 1 : 0);
+  if (e.timestamp_ns) u64(static_cast<uint64_t>(*e.timestamp_ns));
+  u64(e.metadata.size());
+  for (const auto& [k, v] : e.metadata) {
+    text(k);
+    text(v);
+  }
+  const XXH128_hash_t h = XXH3_128bits(b.data(), b.size());
+  Uuid id;
+  for (int i = 0; i < 8; ++i) {
+    id.bytes[i] = static_cast<uint8_t>(h.high64 >> (56 - 8 * i));
+    id.bytes[8 + i] = static_cast<uint8_t>(h.low64 >> (56 - 8 * i));
+  }
+  id.bytes[6] = static_cast<uint8_t>((id.bytes[6] & 0x0F) | 0x80);
+  id.bytes[8] = static_cast<uint8_t>((id.bytes[8] & 0x3F) | 0x80);
+  return id;
+}
+
+Event SampleEvent() {
+  Event e;
+  e.type = "CourseCreated";
+  e.tags = {"course:c1", "b", "course:c1"};
+  e.data = R"({"capacity":10})";
+  e.data_is_json = true;
+  e.metadata = {{"correlation_id", "x"}, {"a", "b"}};
+  e.timestamp_ns = 1795701600 * kNs + 123456789;
+  return e;
+}
+
+TEST(DerivedIdTest, IsTheDocumentedHashAsAVersion8Uuid) {
+  const SourcePosition at7{SourcePosition::Kind::kPosition, 7};
+  Event e = SampleEvent();
+  const Uuid id = DerivedEventId(e, at7);
+  EXPECT_EQ(id, ReferenceDerivedId(e, 1, 7));
+  const std::string text = id.ToString();
+  EXPECT_EQ(text[14], '8') << text;                                       // version 8
+  EXPECT_NE(std::string_view("89ab").find(text[19]), std::string::npos);  // variant 10
+  // Without a timestamp, binary data, no tags or metadata, an ordinal.
+  Event bare;
+  bare.type = "X";
+  bare.data = std::string("\0\xff", 2);
+  EXPECT_EQ(DerivedEventId(bare, {SourcePosition::Kind::kOrdinal, 3}),
+            ReferenceDerivedId(bare, 2, 3));
+}
+
+TEST(DerivedIdTest, EveryPartOfTheEventAndItsPlaceCounts) {
+  const SourcePosition at7{SourcePosition::Kind::kPosition, 7};
+  const Event base = SampleEvent();
+  const Uuid id = DerivedEventId(base, at7);
+  EXPECT_EQ(DerivedEventId(base, at7), id) << "not deterministic";
+  std::vector<std::pair<std::string, Event>> changed;
+  auto with = [&](std::string what, auto change) {
+    Event e = base;
+    change(e);
+    changed.emplace_back(std::move(what), std::move(e));
+  };
+  with("type", [](Event& e) { e.type = "CourseCreatedV2"; });
+  with("a tag", [](Event& e) { e.tags.push_back("course:c2"); });
+  with("data", [](Event& e) { e.data = R"({"capacity":11})"; });
+  with("the JSON flag", [](Event& e) { e.data_is_json = false; });
+  with("timestamp", [](Event& e) { e.timestamp_ns = *e.timestamp_ns + 1; });
+  with("no timestamp", [](Event& e) { e.timestamp_ns.reset(); });
+  with("metadata value", [](Event& e) { e.metadata[1].second = "c"; });
+  with("metadata order", [](Event& e) { std::swap(e.metadata[0], e.metadata[1]); });
+  with("type/tag boundary", [](Event& e) {
+    e.type = "CourseCreatedb";
+    e.tags = {"course:c1"};
+  });
+  for (const auto& [what, e] : changed) EXPECT_NE(DerivedEventId(e, at7), id) << what;
+  EXPECT_NE(DerivedEventId(base, {SourcePosition::Kind::kPosition, 8}), id) << "position";
+  EXPECT_NE(DerivedEventId(base, {SourcePosition::Kind::kOrdinal, 7}), id) << "ordinal 7";
+  // What the store does not keep does not count: tag order and repeats, an
+  // id of the event's own.
+  Event same = base;
+  same.tags = {"b", "course:c1"};
+  same.id = Uuid::Random();
+  EXPECT_EQ(DerivedEventId(same, at7), id);
 }
 
 // ---------------------------------------------------------------------------
