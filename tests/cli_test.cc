@@ -1,7 +1,7 @@
-// The `opossum` command line as a user meets it (../shared/contract/cli.md,
-// issue 3): the built binary run as a child process, fed standard input, with
-// its standard output, standard error and exit code checked for every command
-// and every exit code of the contract. The expected output is worked out here,
+// The `opossum` command line as a user meets it (docs/json-layer.md): the
+// built binary run as a child process, fed standard input, with its standard
+// output, standard error and exit code checked for every command and every
+// exit code. The expected output is worked out here,
 // from the input, by a JSON reader of the test's own (not the tool's), so the
 // tool is never checked against itself.
 #include <fcntl.h>
