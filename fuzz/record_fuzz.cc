@@ -24,6 +24,7 @@
 #include "format/batch.h"
 #include "format/checksum.h"
 #include "format/event_codec.h"
+#include "format/json_check.h"
 #include "fuzz_util.h"
 
 namespace {
@@ -81,6 +82,10 @@ bool WithinLimits(const Event& e) {
   for (const auto& [k, v] : e.metadata) {
     if (!Utf8(k) || !Utf8(v)) return false;
   }
+  // JSON data must be JSON: the engine's check is the model here (the JSON
+  // fuzz target and tests/json_check_test.cc hold it to simdjson and to the
+  // command line's parser).
+  if (e.data_is_json && !format::CheckJson(e.data)) return false;
   return true;
 }
 
@@ -166,6 +171,9 @@ void Encode(ByteReader& in) {
   uint8_t flags = in.Byte();
   if (flags & 1) e.data = (flags & 2) ? std::string(in.U16() % 5000, 'd') : Text(in);
   e.data_is_json = (flags & 4) != 0;
+  // Mostly real JSON when flagged so (a quoted string of the text), now and
+  // then the raw text, which must be refused unless it is JSON itself.
+  if (e.data_is_json && (flags & 1) && !(flags & 2)) e.data = "[\"" + e.data + "\"]";
   if (flags & 8) {
     Uuid u;
     for (auto& b : u.bytes) b = in.Byte();

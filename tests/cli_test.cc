@@ -862,11 +862,14 @@ TEST_F(CliUsage, BadNumbersNameTheOptionAndWhatItExpects) {
        "25"},
       {{"bench", "--scale", "100,x"}, "--scale", whole + "20 to " + max, "x"},
   };
+  // A build without the workload driver has a `bench` that only says so.
+  const bool with_bench = RunRaw({"bench", "--help"}).out.find("--seconds") != std::string::npos;
   for (const Case& c : cases) {
     std::string shown;
     for (const auto& a : c.args) shown += a + " ";
     SCOPED_TRACE("opossum ... " + shown);
     std::vector<std::string> args = c.args;
+    if (args[0] == "bench" && !with_bench) continue;
     if (args[0] == "bench") args.insert(args.end(), {"--dir", (dir() / "bench").string()});
     const ProcessResult r = Run(args, TenEvents());
     ASSERT_TRUE(FailedWith(r, 2, "invalid"));

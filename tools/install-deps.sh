@@ -1,10 +1,19 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the build needs, only those that are missing.
 set -euo pipefail
-packages=(g++ clang cmake ninja-build pkg-config git
-          libboost-dev libflatbuffers-dev flatbuffers-compiler libmimalloc-dev libxxhash-dev
-          libcli11-dev libsimdjson-dev libsqlite3-dev liblmdb-dev
-          libgtest-dev libgmock-dev libbenchmark-dev)
+packages=(
+  # the toolchain
+  g++ clang cmake ninja-build pkg-config git
+  # the library (README "Embedding"): Boost headers, FlatBuffers and its
+  # compiler, mimalloc, xxHash
+  libboost-dev libflatbuffers-dev flatbuffers-compiler libmimalloc-dev libxxhash-dev
+  # the command line (OPOSSUM_BUILD_TOOLS)
+  libcli11-dev libsimdjson-dev
+  # the benchmarks (OPOSSUM_BUILD_BENCH): the driver's peers and Google Benchmark
+  libsqlite3-dev liblmdb-dev libbenchmark-dev
+  # the tests (OPOSSUM_BUILD_TESTS)
+  libgtest-dev libgmock-dev
+)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -186,6 +186,7 @@ int Main(int argc, char** argv) {
   auto* stats = app.add_subcommand(
       "stats", "print events, head, segments, bytes on disk, distinct types and tags");
 
+#if OPOSSUM_WITH_BENCH
   opossum::bench::DriverOptions bench_args;
   bool bench_tiny = false;
   std::string bench_seconds = CLI::detail::to_string(bench_args.seconds);
@@ -226,6 +227,13 @@ int Main(int argc, char** argv) {
   bench->add_option("--csv", bench_args.csv, "CSV output (default: DIR/results.csv)");
   bench->add_flag("--tiny", bench_tiny,
                   "a few seconds on stores of a few thousand events (keeps the driver working)");
+#else
+  // Built without the workload driver (OPOSSUM_BUILD_BENCH=OFF): `bench` is
+  // still a command, so asking for it says why there is none.
+  auto* bench =
+      app.add_subcommand("bench", "not in this build (configured with OPOSSUM_BUILD_BENCH=OFF)");
+  bench->fallthrough(false)->allow_extras();
+#endif
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -252,6 +260,7 @@ int Main(int argc, char** argv) {
     if (limit_opt->count() > 0) read_args.limit = whole("--limit", read_limit, 0, UINT64_MAX);
     if (*exp) export_args.from = whole("--from", export_from, 1, UINT64_MAX);
     if (*imp) import_args.batch_size = whole("--batch-size", import_batch_size, 0, UINT64_MAX);
+#if OPOSSUM_WITH_BENCH
     if (*bench) {
       // A store of the workloads holds ten events per tag.
       auto store_size = [&](const char* option, const std::string& text) {
@@ -272,6 +281,7 @@ int Main(int argc, char** argv) {
         }
       }
     }
+#endif
 
     if (*append) {
       append_args.write.durability = DurabilityArg(append_durability);
@@ -292,7 +302,13 @@ int Main(int argc, char** argv) {
     } else if (*stats) {
       RunStats(ref);
     } else if (*bench) {
+#if OPOSSUM_WITH_BENCH
       RunBench(bench_args, bench_tiny);
+#else
+      throw CliError::Invalid(
+          "this build has no benchmarks: `opossum bench` needs a build configured with "
+          "-DOPOSSUM_BUILD_BENCH=ON");
+#endif
     }
   } catch (const CliError& e) {
     return Report(e);
