@@ -1,11 +1,15 @@
 // The command line's JSON building blocks, each against the contract its
 // header states: json_writer.h (string escaping, integers, base64, RFC 3339
 // timestamps), json_text.h (CompactJson: strict RFC 8259 grammar, text kept
-// byte for byte, member spans), json_reader.h (EventParser, ParseQuery,
-// ParseCondition) and block_parser.h (BlockParser on several threads).
+// byte for byte, member spans; FindJsonError and LineAndColumn: where JSON
+// goes wrong), derived_id.h (the ids import derives), json_reader.h
+// (EventParser, ParseQuery, ParseCondition) and block_parser.h (BlockParser on
+// several threads).
 #include <gtest/gtest.h>
+#include <simdjson.h>
 #include <sys/mman.h>
 #include <unistd.h>
+#include <xxhash.h>
 
 #include <algorithm>
 #include <cctype>
@@ -23,6 +27,7 @@
 
 #include "block_parser.h"
 #include "cli_error.h"
+#include "derived_id.h"
 #include "json_reader.h"
 #include "json_text.h"
 #include "json_writer.h"
@@ -173,11 +178,21 @@ TEST(JsonWriterTest, StringEscapesEveryControlCharacter) {
     const std::string in = std::string("x") + static_cast<char>(c) + "y";
     std::string escape;
     switch (c) {
-      case '\n': escape = "\\n"; break;
-      case '\r': escape = "\\r"; break;
-      case '\t': escape = "\\t"; break;
-      case '\b': escape = "\\b"; break;
-      case '\f': escape = "\\f"; break;
+      case '\n':
+        escape = "\\n";
+        break;
+      case '\r':
+        escape = "\\r";
+        break;
+      case '\t':
+        escape = "\\t";
+        break;
+      case '\b':
+        escape = "\\b";
+        break;
+      case '\f':
+        escape = "\\f";
+        break;
       default: {
         char b[8];
         std::snprintf(b, sizeof(b), "\\u%04x", c);
@@ -272,7 +287,9 @@ TEST(JsonWriterTest, StringOfRandomBytesIsAlwaysValidJson) {
     for (char& c : in) {
       // Mostly high bytes and controls, the interesting ones.
       const uint64_t r = rng() % 4;
-      c = static_cast<char>(r == 0 ? rng() % 0x20 : r == 1 ? 0x20 + rng() % 0x60 : 0x80 + rng() % 0x80);
+      c = static_cast<char>(r == 0   ? rng() % 0x20
+                            : r == 1 ? 0x20 + rng() % 0x60
+                                     : 0x80 + rng() % 0x80);
     }
     const std::string got = JsonString(in);
     ASSERT_TRUE(ValidUtf8(got)) << Show(in) << " -> " << Show(got);
@@ -318,8 +335,13 @@ TEST(JsonWriterTest, UintWritesDecimalDigits) {
 
 TEST(JsonWriterTest, Base64Rfc4648Vectors) {
   const std::vector<std::pair<std::string, std::string>> vectors = {
-      {"", ""},         {"f", "Zg=="},         {"fo", "Zm8="},         {"foo", "Zm9v"},
-      {"foob", "Zm9vYg=="}, {"fooba", "Zm9vYmE="}, {"foobar", "Zm9vYmFy"},
+      {"", ""},
+      {"f", "Zg=="},
+      {"fo", "Zm8="},
+      {"foo", "Zm9v"},
+      {"foob", "Zm9vYg=="},
+      {"fooba", "Zm9vYmE="},
+      {"foobar", "Zm9vYmFy"},
       {std::string("\x00\x01\x02", 3), "AAEC"},
       {"\xfb\xff", "+/8="},  // the two characters beyond letters and digits
       {"\xff\xff\xff", "////"},
@@ -358,14 +380,14 @@ TEST(JsonWriterTest, Base64RoundTripsEveryByteAndLength) {
 
 TEST(JsonWriterTest, Base64DecodeRejectsBadLengthsPaddingAndCharacters) {
   const std::vector<std::string> bad = {
-      "Z",          "Zg",        "Zg=",        "Zm9",       // padding required
-      "Zm9vY",      "Zm9vYg",    "Zm9vYg=",    "Zm9v=",     // length not a multiple of 4
-      "Z===",       "====",      "=Zg=",       "Zm=v",      // '=' where it cannot be
-      "Zg==Zg==",   "Zg==Zm9v",  "Zm8=Zm9v",                // padding before the end
-      "Zm9v\n",     "Zm9v\nZm9v", " Zm9v",     "Zm9v ",     "Zm 9",  // no whitespace
-      "Zm-v",       "Zm_v",                                 // URL-safe alphabet is not standard
-      "Zm9!",       "Zm9\"",     "Zm.v",       "Zm9*",
-      std::string("Zm9\0", 4),   "Zm9\xff",   "\xc3\xa9Zm",
+      "Z",        "Zg",         "Zg=",      "Zm9",            // padding required
+      "Zm9vY",    "Zm9vYg",     "Zm9vYg=",  "Zm9v=",          // length not a multiple of 4
+      "Z===",     "====",       "=Zg=",     "Zm=v",           // '=' where it cannot be
+      "Zg==Zg==", "Zg==Zm9v",   "Zm8=Zm9v",                   // padding before the end
+      "Zm9v\n",   "Zm9v\nZm9v", " Zm9v",    "Zm9v ", "Zm 9",  // no whitespace
+      "Zm-v",     "Zm_v",                                     // URL-safe alphabet is not standard
+      "Zm9!",     "Zm9\"",      "Zm.v",     "Zm9*",  std::string("Zm9\0", 4),
+      "Zm9\xff",  "\xc3\xa9Zm",
   };
   for (const std::string& text : bad) {
     std::string out;
@@ -473,14 +495,14 @@ TEST(JsonWriterTest, TimestampRejectsMalformedText) {
   const std::vector<std::string> bad = {
       "",
       "2026",
-      "2026-11-26",                      // a date alone
-      "2026-11-26T14:00Z",               // no seconds
-      "2026-11-26T14:00:00",             // no zone
-      "2026-11-26T14:00:00.Z",           // '.' without digits
-      "2026-11-26T14:00:00.123",         // no zone after the fraction
-      "2026-11-26T14:00:00,5Z",          // ',' is not RFC 3339
+      "2026-11-26",               // a date alone
+      "2026-11-26T14:00Z",        // no seconds
+      "2026-11-26T14:00:00",      // no zone
+      "2026-11-26T14:00:00.Z",    // '.' without digits
+      "2026-11-26T14:00:00.123",  // no zone after the fraction
+      "2026-11-26T14:00:00,5Z",   // ',' is not RFC 3339
       "2026-11-26X14:00:00Z",
-      "2026-11-26T14:00:00ZZ",           // trailing text
+      "2026-11-26T14:00:00ZZ",  // trailing text
       "2026-11-26T14:00:00Z ",
       " 2026-11-26T14:00:00Z",
       "26-11-26T14:00:00Z",
@@ -489,12 +511,12 @@ TEST(JsonWriterTest, TimestampRejectsMalformedText) {
       "2026/11/26T14:00:00Z",
       "2026-11-26T14-00-00Z",
       "+2026-11-26T14:00:00Z",
-      "2026-11-26T14:00:00+0530",        // offset without ':'
+      "2026-11-26T14:00:00+0530",  // offset without ':'
       "2026-11-26T14:00:00+05",
       "2026-11-26T14:00:00+05:3",
       "2026-11-26T14:00:00+5:30",
-      "2026-11-26T14:00:00+24:00",       // offset hour out of range
-      "2026-11-26T14:00:00+05:60",       // offset minute out of range
+      "2026-11-26T14:00:00+24:00",  // offset hour out of range
+      "2026-11-26T14:00:00+05:60",  // offset minute out of range
       "2026-11-26T14:00:00+05:30Z",
       "2026-11-26T14:00:00UTC",
       "2026-11-26T14:00:00GMT",
@@ -507,9 +529,9 @@ TEST(JsonWriterTest, TimestampRejectsMalformedText) {
 TEST(JsonWriterTest, TimestampOutsideInt64NanosecondsIsRejected) {
   const std::vector<std::string> bad = {
       "2262-04-11T23:47:17Z",  // one second past the largest int64
-      "2262-04-12T00:00:00Z", "2300-01-01T00:00:00Z", "9999-12-31T23:59:59Z",
+      "2262-04-12T00:00:00Z",      "2300-01-01T00:00:00Z", "9999-12-31T23:59:59Z",
       "1677-09-21T00:12:43Z",  // before the smallest int64 (...:43.145224192Z)
-      "1677-09-20T00:00:00Z", "1600-01-01T00:00:00Z", "0000-01-01T00:00:00Z",
+      "1677-09-20T00:00:00Z",      "1600-01-01T00:00:00Z", "0000-01-01T00:00:00Z",
       "2262-04-11T23:47:15-01:00",  // in range as written, out of range in UTC
   };
   for (const std::string& t : bad) EXPECT_FALSE(ParseTimestamp(t).has_value()) << t;
@@ -570,12 +592,40 @@ std::string Nest(size_t depth, std::string_view inner = "1", bool objects = fals
 
 TEST(JsonTextTest, ValidNumbersAreKeptByteForByte) {
   const std::vector<std::string> numbers = {
-      "0", "-0", "1", "-1", "9", "10", "1234567890", "0.5", "-0.5", "0.0", "-0.0", "1.50",
-      "1.0000000000", "1e5", "1E5", "1e+5", "1E+2", "1e-5", "1E-05", "0e0", "0E+0", "-0e-0",
-      "1.5e10", "1.5E-10", "-1.25e+300", "1e999999", "1e-999999",
-      "123456789012345678901234567890", "-123456789012345678901234567890.000000000000000001e-7",
-      "3.141592653589793238462643383279502884197", "18446744073709551616",
-      "-9223372036854775809", "0.1e1", "100e00",
+      "0",
+      "-0",
+      "1",
+      "-1",
+      "9",
+      "10",
+      "1234567890",
+      "0.5",
+      "-0.5",
+      "0.0",
+      "-0.0",
+      "1.50",
+      "1.0000000000",
+      "1e5",
+      "1E5",
+      "1e+5",
+      "1E+2",
+      "1e-5",
+      "1E-05",
+      "0e0",
+      "0E+0",
+      "-0e-0",
+      "1.5e10",
+      "1.5E-10",
+      "-1.25e+300",
+      "1e999999",
+      "1e-999999",
+      "123456789012345678901234567890",
+      "-123456789012345678901234567890.000000000000000001e-7",
+      "3.141592653589793238462643383279502884197",
+      "18446744073709551616",
+      "-9223372036854775809",
+      "0.1e1",
+      "100e00",
   };
   for (const std::string& n : numbers) {
     EXPECT_EQ(Compact(n), n) << n;
@@ -585,21 +635,24 @@ TEST(JsonTextTest, ValidNumbersAreKeptByteForByte) {
   }
   // A number of ten thousand digits.
   std::string huge = "-";
-  for (int i = 0; i < 10000; ++i) huge.push_back(static_cast<char>('0' + (i * 7 + 3) % 10 + (i == 0)));
+  for (int i = 0; i < 10000; ++i)
+    huge.push_back(static_cast<char>('0' + (i * 7 + 3) % 10 + (i == 0)));
   huge += ".";
   huge += std::string(5000, '9');
   huge += "E+123456789";
   EXPECT_EQ(Compact(huge), huge);
-  EXPECT_EQ(Compact("{\"big\": [" + huge + ", " + huge + "]}"), "{\"big\":[" + huge + "," + huge + "]}");
+  EXPECT_EQ(Compact("{\"big\": [" + huge + ", " + huge + "]}"),
+            "{\"big\":[" + huge + "," + huge + "]}");
 }
 
 TEST(JsonTextTest, InvalidNumbersAreRejected) {
   const std::vector<std::string> bad = {
-      "01",   "00",   "-01",  "-00",  "007",  "0123.5", "-",      "--1",   "- 1",   "+1",
-      "+0",   "1.",   "-1.",  "1.e5", ".5",   "-.5",    ".",      "1e",    "1E",    "1e+",
-      "1e-",  "1E+",  "1e+-1", "1ee5", "1e5.5", "1.5.2", "0x10",  "0X1F",  "1_000", "1,000",
-      "Infinity", "-Infinity", "NaN", "nan", "inf", "1f", "1d", "0.5e", "1.5E+", "e5",
-      "-e5",  "1 2",  "1-2",  "1+2",  "0-",   "1e5e5",  "０",      "1\xc2\xa0",
+      "01",    "00",    "-01",  "-00",  "007",   "0123.5", "-",        "--1",
+      "- 1",   "+1",    "+0",   "1.",   "-1.",   "1.e5",   ".5",       "-.5",
+      ".",     "1e",    "1E",   "1e+",  "1e-",   "1E+",    "1e+-1",    "1ee5",
+      "1e5.5", "1.5.2", "0x10", "0X1F", "1_000", "1,000",  "Infinity", "-Infinity",
+      "NaN",   "nan",   "inf",  "1f",   "1d",    "0.5e",   "1.5E+",    "e5",
+      "-e5",   "1 2",   "1-2",  "1+2",  "0-",    "1e5e5",  "０",       "1\xc2\xa0",
   };
   for (const std::string& n : bad) {
     EXPECT_FALSE(Compact(n).has_value()) << "accepted " << Show(n);
@@ -613,10 +666,10 @@ TEST(JsonTextTest, LiteralsAreExact) {
     EXPECT_EQ(Compact(lit), lit);
     EXPECT_EQ(Compact("[ " + lit + " ]"), "[" + lit + "]");
   }
-  const std::vector<std::string> bad = {"t",    "tru",   "True", "TRUE",  "trUe", "truex", "true1",
-                                        "f",    "fals",  "False", "falsey", "n",   "nul",  "nulll",
-                                        "Null", "None",  "undefined", "[truex]", "[nul]",
-                                        "{\"a\":tru}", "[true false]"};
+  const std::vector<std::string> bad = {
+      "t",    "tru",  "True",      "TRUE",    "trUe",  "truex",       "true1",
+      "f",    "fals", "False",     "falsey",  "n",     "nul",         "nulll",
+      "Null", "None", "undefined", "[truex]", "[nul]", "{\"a\":tru}", "[true false]"};
   for (const std::string& b : bad) EXPECT_FALSE(Compact(b).has_value()) << "accepted " << b;
 }
 
@@ -660,10 +713,10 @@ TEST(JsonTextTest, StringsLeaveUtf8ToTheCaller) {
 
 TEST(JsonTextTest, BadEscapesAreRejected) {
   const std::vector<std::string> bad = {
-      R"("\a")",     R"("\x41")",   R"("\'")",     R"("\0")",     R"("\U0041")", R"("\u")",
-      R"("\u1")",    R"("\u12")",   R"("\u123")",  R"("\u12G4")", R"("\uGGGG")", R"("\u-123")",
-      R"("\ ")",     R"("\v")",     R"("\e")",     R"("\N")",     "\"\\\"",      "\"abc\\",
-      "\"\\u00",     "\"\\\n\"",   R"("\\\")",
+      R"("\a")",  R"("\x41")", R"("\'")",    R"("\0")",     R"("\U0041")", R"("\u")",
+      R"("\u1")", R"("\u12")", R"("\u123")", R"("\u12G4")", R"("\uGGGG")", R"("\u-123")",
+      R"("\ ")",  R"("\v")",   R"("\e")",    R"("\N")",     "\"\\\"",      "\"abc\\",
+      "\"\\u00",  "\"\\\n\"",  R"("\\\")",
   };
   for (const std::string& b : bad) {
     EXPECT_FALSE(Compact(b).has_value()) << "accepted " << Show(b);
@@ -675,8 +728,8 @@ TEST(JsonTextTest, BadEscapesAreRejected) {
 }
 
 TEST(JsonTextTest, UnterminatedStringsAreRejected) {
-  const std::vector<std::string> bad = {"\"", "\"abc", "[\"abc]", "{\"a\":\"b}", "{\"a",
-                                        "\"abc\\\"", "\"" + std::string(100, 'x')};
+  const std::vector<std::string> bad = {
+      "\"", "\"abc", "[\"abc]", "{\"a\":\"b}", "{\"a", "\"abc\\\"", "\"" + std::string(100, 'x')};
   for (const std::string& b : bad) {
     EXPECT_FALSE(Compact(b).has_value()) << "accepted " << Show(b);
   }
@@ -715,21 +768,53 @@ TEST(JsonTextTest, ContainersFollowTheGrammar) {
   for (const auto& [in, want] : good) EXPECT_EQ(Compact(in), want) << in;
 
   const std::vector<std::string> bad = {
-      "{",          "[",           "}",           "]",           "{]",          "[}",
-      "[1,]",       "[,1]",        "[,]",         "[1 2]",       "[1,,2]",      "[1]]",
-      "[[1]",       "{\"a\"}",     "{\"a\":}",    "{\"a\" 1}",   "{a:1}",       "{'a':1}",
-      "{\"a\":1,}", "{,}",         "{,\"a\":1}",  "{\"a\":1}}",  "{1:2}",       "{null:1}",
-      "[\"a\":1]",  "{\"a\":1 \"b\":2}", "{\"a\",1}", "{\"a\"::1}", "{\"a\":1;\"b\":2}",
-      "{\"a\":1,,\"b\":2}", "[1;2]", "{{}}", "{[]}", "{\"a\":[}", "[{]}", "{\"a\":{\"b\":1}",
-      "(1)",       "<1>",         "'a'",
+      "{",
+      "[",
+      "}",
+      "]",
+      "{]",
+      "[}",
+      "[1,]",
+      "[,1]",
+      "[,]",
+      "[1 2]",
+      "[1,,2]",
+      "[1]]",
+      "[[1]",
+      "{\"a\"}",
+      "{\"a\":}",
+      "{\"a\" 1}",
+      "{a:1}",
+      "{'a':1}",
+      "{\"a\":1,}",
+      "{,}",
+      "{,\"a\":1}",
+      "{\"a\":1}}",
+      "{1:2}",
+      "{null:1}",
+      "[\"a\":1]",
+      "{\"a\":1 \"b\":2}",
+      "{\"a\",1}",
+      "{\"a\"::1}",
+      "{\"a\":1;\"b\":2}",
+      "{\"a\":1,,\"b\":2}",
+      "[1;2]",
+      "{{}}",
+      "{[]}",
+      "{\"a\":[}",
+      "[{]}",
+      "{\"a\":{\"b\":1}",
+      "(1)",
+      "<1>",
+      "'a'",
   };
   for (const std::string& b : bad) EXPECT_FALSE(Compact(b).has_value()) << "accepted " << b;
 }
 
 TEST(JsonTextTest, ExactlyOneValueIsAccepted) {
   const std::vector<std::string> bad = {
-      "",        " ",       "\n\t\r ", "1 2",   "{} {}",  "[]x",     "[] []", "null,",
-      "\"a\"\"b\"", "true false", "{}]", "1 //", "1 /* */", "{}\n{}",
+      "",      " ",          "\n\t\r ",    "1 2", "{} {}", "[]x",     "[] []",
+      "null,", "\"a\"\"b\"", "true false", "{}]", "1 //",  "1 /* */", "{}\n{}",
   };
   for (const std::string& b : bad) EXPECT_FALSE(Compact(b).has_value()) << "accepted " << Show(b);
   std::string why;
@@ -745,7 +830,12 @@ TEST(JsonTextTest, WhitespaceIsRemovedOnlyOutsideStrings) {
   EXPECT_EQ(Compact("[ \" \" , \"\\t\" , \"  \\n  \" ]"), "[\" \",\"\\t\",\"  \\n  \"]");
   EXPECT_EQ(Compact("{ \"k\" : { \"k\" : [ ] , \"e\" : { } } }"), "{\"k\":{\"k\":[],\"e\":{}}}");
   // Only the four JSON whitespace characters count as whitespace.
-  for (const std::string b : {"\f1", "1\f", "[1,\v2]", "\xc2\xa0" "1", "[1\xc2\xa0]", "\x0b" "1"}) {
+  for (const std::string b : {"\f1", "1\f", "[1,\v2]",
+                              "\xc2\xa0"
+                              "1",
+                              "[1\xc2\xa0]",
+                              "\x0b"
+                              "1"}) {
     EXPECT_FALSE(Compact(b).has_value()) << "accepted " << Show(b);
   }
 }
@@ -770,7 +860,8 @@ TEST(JsonTextTest, DepthLimitIsEnforcedExactlyAtMaxDepth) {
       EXPECT_TRUE(Compact(text, depth + 1).has_value()) << depth;
       std::string why;
       EXPECT_FALSE(Compact(text, depth - 1, &why).has_value())
-          << depth << (objects ? " objects" : " arrays") << " accepted with max_depth " << depth - 1;
+          << depth << (objects ? " objects" : " arrays") << " accepted with max_depth "
+          << depth - 1;
       EXPECT_NE(why.find("deep"), std::string::npos) << why;
       // Empty innermost container: it counts as a level too.
       const std::string empty_inner = Nest(depth - 1, objects ? "{}" : "[]", objects);
@@ -822,10 +913,18 @@ TEST(JsonTextTest, MemberSpansGiveEachTopLevelValueInOrder) {
       " \"l\" : [ [ ] , { } ] , \"m\" : 123456789012345678901234567890 } ";
   std::string compact;
   const auto values = MemberValues(text, &compact);
-  const std::vector<std::string> want = {
-      "1",    "{\"c\":[1,2,{\"d\":\"}\"}]}", "\"x\\\"}y{\"", "[]",    "{}", "true",
-      "null", "-1.5e3",                      "false",        "\"\"", "[[],{}]",
-      "123456789012345678901234567890"};
+  const std::vector<std::string> want = {"1",
+                                         "{\"c\":[1,2,{\"d\":\"}\"}]}",
+                                         "\"x\\\"}y{\"",
+                                         "[]",
+                                         "{}",
+                                         "true",
+                                         "null",
+                                         "-1.5e3",
+                                         "false",
+                                         "\"\"",
+                                         "[[],{}]",
+                                         "123456789012345678901234567890"};
   EXPECT_EQ(values, want);
   EXPECT_EQ(compact.front(), '{');
   EXPECT_EQ(compact.back(), '}');
@@ -856,6 +955,258 @@ TEST(JsonTextTest, MemberSpansOnlyForAnObject) {
   EXPECT_TRUE(MemberValues("[1,2]").empty());
   EXPECT_TRUE(MemberValues("\"{\\\"a\\\":1}\"").empty());
   EXPECT_TRUE(MemberValues("42").empty());
+}
+
+// FindJsonError: where a document stops being JSON, and what is wrong there.
+struct FoundError {
+  bool found = false;
+  size_t offset = 0;
+  std::string what;
+};
+FoundError Find(std::string_view text, size_t depth = 256) {
+  FoundError f;
+  f.found = FindJsonError(text, depth, &f.offset, &f.what);
+  return f;
+}
+
+TEST(JsonTextTest, FindJsonErrorFindsNothingInValidJson) {
+  for (const std::string text :
+       {"{}", " [ ] ", "0", "-0.5e+10", "\"a\\u00e9\\ud83e\\udd98\\n\"", "{\"a\":[1,{\"b\":null}]}",
+        "true", "\"\xc3\xa9\xe2\x9c\x93\xf0\x9f\xa6\x98\"", "123456789012345678901234567890",
+        "{\n  \"multi\": \"line\"\n}\n"}) {
+    const FoundError f = Find(text);
+    EXPECT_FALSE(f.found) << Show(text) << ": " << f.what << " at " << f.offset;
+  }
+}
+
+TEST(JsonTextTest, FindJsonErrorGivesTheOffsetAndWhatIsWrong) {
+  struct Case {
+    std::string text;
+    size_t offset;
+    std::string what;  // a part of the description
+  };
+  const std::vector<Case> cases = {
+      {"", 0, "ends where a value is expected"},
+      {"{\"a\": 1,}", 8, "key"},
+      {"{\"a\" 1}", 5, "':'"},
+      {"{\"a\": 1 \"b\": 2}", 8, "expected ',' or '}'"},
+      {"[1 2]", 3, "expected ',' or ']'"},
+      {"[1,]", 3, "expected a value"},
+      {"{\"a\": tru}", 9, "literal"},
+      {"{\"a\": nul", 9, "ends inside a literal"},
+      {"{\"a\": 01}", 7, "leading zero"},
+      {"{\"a\": 1.}", 8, "'.'"},
+      {"{\"a\": 1e}", 8, "exponent"},
+      {"{\"a\": -}", 7, "'-'"},
+      {"{\"a\": +1}", 6, "unexpected character"},
+      {"{\"a\": \"x", 6, "unterminated string"},
+      {"{\"a\": \"x\ty\"}", 8, "control character"},
+      {"{\"a\": \"\\x\"}", 7, "invalid escape"},
+      {"{\"a\": \"\\u12g4\"}", 11, "four hex digits"},
+      {"{\"a\": \"\\ud800\"}", 7, "high surrogate"},
+      {"{\"a\": \"\\ud800\\u0041\"}", 7, "high surrogate"},
+      {"{\"a\": \"\\udc00\"}", 7, "low surrogate"},
+      {"{\"a\": \"\xff\"}", 7, "UTF-8"},
+      {"{\"a\": \"\xc0\xaf\"}", 7, "UTF-8"},          // overlong '/'
+      {"{\"a\": \"\xed\xa0\x80\"}", 7, "UTF-8"},      // an encoded surrogate
+      {"{\"a\": \"\xf4\x90\x80\x80\"}", 7, "UTF-8"},  // beyond U+10FFFF
+      {"{\"a\": \"\xe2\x9c\"}", 7, "UTF-8"},          // cut short
+      {"{\"\xe2\x9c\x93\": 1", 9, "ends inside an object"},
+      {"{\"a\": [1, 2}", 11, "expected ',' or ']'"},
+      {"{\"a\": 1} x", 9, "after the JSON value"},
+      {"{\"a\": 1}}", 8, "after the JSON value"},
+      {"\xc3\xa9", 0, "unexpected character"},
+  };
+  for (const Case& c : cases) {
+    const FoundError f = Find(c.text);
+    ASSERT_TRUE(f.found) << Show(c.text);
+    EXPECT_EQ(f.offset, c.offset) << Show(c.text) << ": " << f.what;
+    EXPECT_NE(f.what.find(c.what), std::string::npos) << Show(c.text) << ": " << f.what;
+  }
+}
+
+TEST(JsonTextTest, FindJsonErrorDepthLimit) {
+  const std::string ok = std::string(8, '[') + std::string(8, ']');
+  EXPECT_FALSE(Find(ok, 8).found);
+  const std::string deep = std::string(9, '[') + std::string(9, ']');
+  const FoundError f = Find(deep, 8);
+  ASSERT_TRUE(f.found);
+  EXPECT_EQ(f.offset, 8u);
+  EXPECT_NE(f.what.find("deep"), std::string::npos) << f.what;
+}
+
+TEST(JsonTextTest, LineAndColumnCountLinesAndCharacters) {
+  uint64_t line = 0, column = 0;
+  LineAndColumn("abc", 0, &line, &column);
+  EXPECT_EQ(line, 1u);
+  EXPECT_EQ(column, 1u);
+  LineAndColumn("abc", 2, &line, &column);
+  EXPECT_EQ(column, 3u);
+  // Each UTF-8 character is one column, whatever its bytes.
+  const std::string text = "\"\xc3\xa9\xe2\x9c\x93\xf0\x9f\xa6\x98\"x";  // "é✓🦘"x
+  LineAndColumn(text, text.find('x'), &line, &column);
+  EXPECT_EQ(line, 1u);
+  EXPECT_EQ(column, 6u);
+  LineAndColumn("{\n  \"a\":\n\t1 x}", 12, &line, &column);  // the 'x'
+
+  EXPECT_EQ(line, 3u);
+  EXPECT_EQ(column, 4u);
+}
+
+// FindJsonError is the place for what simdjson refuses: on documents
+// mutated at random, it finds an error exactly when simdjson does (numbers
+// simdjson cannot hold aside, which are valid JSON), so that every malformed
+// line gets a column.
+TEST(JsonTextTest, FindJsonErrorAgreesWithSimdjsonOnMutatedDocuments) {
+  const std::vector<std::string> seeds = {
+      R"({"type":"A","tags":["k:v","x"],"data":{"a":[1,2.5,-3e4,true,false,null],"s":"\u00e9\n"}})",
+      "{\"type\": \"\xc3\xa9\xe2\x9c\x93\", \"data\": [\"\\ud83e\\udd98\", {}, []], \"id\": \"x\"}",
+  };
+  const std::string alphabet =
+      "{}[],:\"\\ \tu0123456789.eE+-tfnlrsa\x01\x7f\xc3\xa9\xe2\x80\xed\xa0\xf0\xff";
+  std::mt19937_64 rng(TestSeed());
+  simdjson::dom::parser parser;
+  size_t errors = 0;
+  for (int round = 0; round < 20000; ++round) {
+    std::string text = seeds[round % seeds.size()];
+    const int edits = 1 + static_cast<int>(rng() % 3);
+    for (int k = 0; k < edits && !text.empty(); ++k) {
+      const size_t at = rng() % text.size();
+      const char c = alphabet[rng() % alphabet.size()];
+      switch (rng() % 3) {
+        case 0:
+          text[at] = c;
+          break;
+        case 1:
+          text.insert(text.begin() + static_cast<std::ptrdiff_t>(at), c);
+          break;
+        default:
+          text.erase(at, 1);
+          break;
+      }
+    }
+    const auto parsed = parser.parse(text);
+    const auto e = parsed.error();
+    if (e == simdjson::NUMBER_ERROR || e == simdjson::NUMBER_OUT_OF_RANGE) {
+      continue;
+    }
+    const FoundError f = Find(text);
+    ASSERT_EQ(f.found, e != simdjson::SUCCESS)
+        << Show(text) << "\n simdjson: " << simdjson::error_message(e) << "\n found: " << f.what
+        << " at " << f.offset;
+    if (f.found) {
+      ++errors;
+      EXPECT_LE(f.offset, text.size());
+      EXPECT_FALSE(f.what.empty());
+    }
+  }
+  EXPECT_GT(errors, 1000u);
+}
+
+// ---------------------------------------------------------------------------
+// derived_id.h: the id import gives an event without one
+// ---------------------------------------------------------------------------
+
+// The documented layout, built here byte by byte and hashed in one go: the
+// derivation must not change (ids derived by an earlier version must match,
+// or a later import would append the events again).
+Uuid ReferenceDerivedId(const Event& e, uint8_t kind, uint64_t position) {
+  std::string b;
+  auto u64 = [&](uint64_t v) {
+    for (int i = 0; i < 8; ++i) b.push_back(static_cast<char>(v >> (8 * i)));
+  };
+  auto text = [&](std::string_view t) {
+    u64(t.size());
+    b.append(t);
+  };
+  text("opossum import id v1");
+  b.push_back(static_cast<char>(kind));
+  u64(position);
+  text(e.type);
+  std::vector<std::string> tags = e.tags;
+  std::sort(tags.begin(), tags.end());
+  tags.erase(std::unique(tags.begin(), tags.end()), tags.end());
+  u64(tags.size());
+  for (const auto& t : tags) text(t);
+  b.push_back(e.data_is_json ? 1 : 0);
+  text(e.data);
+  b.push_back(e.timestamp_ns ? 1 : 0);
+  if (e.timestamp_ns) u64(static_cast<uint64_t>(*e.timestamp_ns));
+  u64(e.metadata.size());
+  for (const auto& [k, v] : e.metadata) {
+    text(k);
+    text(v);
+  }
+  const XXH128_hash_t h = XXH3_128bits(b.data(), b.size());
+  Uuid id;
+  for (int i = 0; i < 8; ++i) {
+    id.bytes[i] = static_cast<uint8_t>(h.high64 >> (56 - 8 * i));
+    id.bytes[8 + i] = static_cast<uint8_t>(h.low64 >> (56 - 8 * i));
+  }
+  id.bytes[6] = static_cast<uint8_t>((id.bytes[6] & 0x0F) | 0x80);
+  id.bytes[8] = static_cast<uint8_t>((id.bytes[8] & 0x3F) | 0x80);
+  return id;
+}
+
+Event SampleEvent() {
+  Event e;
+  e.type = "CourseCreated";
+  e.tags = {"course:c1", "b", "course:c1"};
+  e.data = R"({"capacity":10})";
+  e.data_is_json = true;
+  e.metadata = {{"correlation_id", "x"}, {"a", "b"}};
+  e.timestamp_ns = 1795701600 * kNs + 123456789;
+  return e;
+}
+
+TEST(DerivedIdTest, IsTheDocumentedHashAsAVersion8Uuid) {
+  const SourcePosition at7{SourcePosition::Kind::kPosition, 7};
+  Event e = SampleEvent();
+  const Uuid id = DerivedEventId(e, at7);
+  EXPECT_EQ(id, ReferenceDerivedId(e, 1, 7));
+  const std::string text = id.ToString();
+  EXPECT_EQ(text[14], '8') << text;                                       // version 8
+  EXPECT_NE(std::string_view("89ab").find(text[19]), std::string::npos);  // variant 10
+  // Without a timestamp, binary data, no tags or metadata, an ordinal.
+  Event bare;
+  bare.type = "X";
+  bare.data = std::string("\0\xff", 2);
+  EXPECT_EQ(DerivedEventId(bare, {SourcePosition::Kind::kOrdinal, 3}),
+            ReferenceDerivedId(bare, 2, 3));
+}
+
+TEST(DerivedIdTest, EveryPartOfTheEventAndItsPlaceCounts) {
+  const SourcePosition at7{SourcePosition::Kind::kPosition, 7};
+  const Event base = SampleEvent();
+  const Uuid id = DerivedEventId(base, at7);
+  EXPECT_EQ(DerivedEventId(base, at7), id) << "not deterministic";
+  std::vector<std::pair<std::string, Event>> changed;
+  auto with = [&](std::string what, auto change) {
+    Event e = base;
+    change(e);
+    changed.emplace_back(std::move(what), std::move(e));
+  };
+  with("type", [](Event& e) { e.type = "CourseCreatedV2"; });
+  with("a tag", [](Event& e) { e.tags.push_back("course:c2"); });
+  with("data", [](Event& e) { e.data = R"({"capacity":11})"; });
+  with("the JSON flag", [](Event& e) { e.data_is_json = false; });
+  with("timestamp", [](Event& e) { e.timestamp_ns = *e.timestamp_ns + 1; });
+  with("no timestamp", [](Event& e) { e.timestamp_ns.reset(); });
+  with("metadata value", [](Event& e) { e.metadata[1].second = "c"; });
+  with("metadata order", [](Event& e) { std::swap(e.metadata[0], e.metadata[1]); });
+  with("type/tag boundary", [](Event& e) {
+    e.type = "CourseCreatedb";
+    e.tags = {"course:c1"};
+  });
+  for (const auto& [what, e] : changed) EXPECT_NE(DerivedEventId(e, at7), id) << what;
+  EXPECT_NE(DerivedEventId(base, {SourcePosition::Kind::kPosition, 8}), id) << "position";
+  EXPECT_NE(DerivedEventId(base, {SourcePosition::Kind::kOrdinal, 7}), id) << "ordinal 7";
+  // What the store does not keep does not count: tag order and repeats, an
+  // id of the event's own.
+  Event same = base;
+  same.tags = {"b", "course:c1"};
+  same.id = Uuid::Random();
+  EXPECT_EQ(DerivedEventId(same, at7), id);
 }
 
 // ---------------------------------------------------------------------------
@@ -940,8 +1291,8 @@ TEST_F(EventParserTest, EveryField) {
   EXPECT_TRUE(r.event.data_is_json);
   ASSERT_TRUE(r.event.id.has_value());
   EXPECT_EQ(r.event.id->ToString(), kUuid);
-  EXPECT_EQ(r.event.metadata,
-            (std::vector<std::pair<std::string, std::string>>{{"correlation_id", "x"}, {"a", "b"}}));
+  EXPECT_EQ(r.event.metadata, (std::vector<std::pair<std::string, std::string>>{
+                                  {"correlation_id", "x"}, {"a", "b"}}));
   EXPECT_EQ(r.event.timestamp_ns, 1795701600 * kNs + 123456789);
 }
 
@@ -1007,12 +1358,18 @@ TEST_F(EventParserTest, DataOfEveryKindIsKeptAsWritten) {
 
 TEST_F(EventParserTest, NumbersBeyondSixtyFourBitsAreKeptAsWritten) {
   const std::vector<std::string> numbers = {
-      "123456789012345678901234567890", "-123456789012345678901234567890", "18446744073709551616",
-      "-9223372036854775809", "1e400", "-1e400", "1e-400",
+      "123456789012345678901234567890",
+      "-123456789012345678901234567890",
+      "18446744073709551616",
+      "-9223372036854775809",
+      "1e400",
+      "-1e400",
+      "1e-400",
       "123456789012345678901234567890.123456789012345678901234567890e-5",
   };
   for (const std::string& n : numbers) {
-    for (const std::string& data : {n, "{\"n\": " + n + ", \"s\": \"x\"}", "[1, " + n + ", 1.50]"}) {
+    for (const std::string& data :
+         {n, "{\"n\": " + n + ", \"s\": \"x\"}", "[1, " + n + ", 1.50]"}) {
       std::string want;
       ASSERT_TRUE(CompactJson(data, 256, &want, &want));
       const Parsed r = P(R"({"type":"Big","data":)" + data + R"(,"tags":["t"]})");
@@ -1040,8 +1397,8 @@ TEST_F(EventParserTest, BigNumberLinesReadEveryFieldTheSame) {
   f.data.clear();
   s.data.clear();
   EXPECT_EQ(Describe(f), Describe(s));
-  EXPECT_EQ(s.metadata, (std::vector<std::pair<std::string, std::string>>{{"z", "1"}, {"a", "2"},
-                                                                           {"m", "3"}}));
+  EXPECT_EQ(s.metadata,
+            (std::vector<std::pair<std::string, std::string>>{{"z", "1"}, {"a", "2"}, {"m", "3"}}));
   EXPECT_EQ(s.timestamp_ns, 1795701600 * kNs + 500'000'000);
   // A big-number line with the position field.
   const Parsed pos = P(R"({"position":7,"type":"T","data":[1e400]})", true);
@@ -1074,8 +1431,8 @@ TEST_F(EventParserTest, DataBase64) {
 }
 
 TEST_F(EventParserTest, UnknownFieldsAreRefused) {
-  for (const std::string field : {"colour", "Type", "TYPE", "data64", "tag", "meta", "position", "",
-                                  "type ", "ids"}) {
+  for (const std::string field :
+       {"colour", "Type", "TYPE", "data64", "tag", "meta", "position", "", "type ", "ids"}) {
     const std::string key = JsonString(field);
     Refused(R"({"type":"A",)" + key + ":1}", "unknown field " + key);
     Refused(R"({"type":"A",)" + key + ":1,\"data\":1e400}", "unknown field " + key);
@@ -1088,9 +1445,13 @@ TEST_F(EventParserTest, UnknownFieldsAreRefused) {
 
 TEST_F(EventParserTest, DuplicateFieldsAreRefused) {
   const std::vector<std::string> fields = {
-      R"("type":"A")",     R"("tags":["x"])",  R"("data":{"a":1})",
-      R"("data_base64":"AAEC")", std::string(R"("id":")") + kUuid + "\"",
-      R"("metadata":{"k":"v"})", R"("timestamp":"2026-11-26T14:00:00Z")",
+      R"("type":"A")",
+      R"("tags":["x"])",
+      R"("data":{"a":1})",
+      R"("data_base64":"AAEC")",
+      std::string(R"("id":")") + kUuid + "\"",
+      R"("metadata":{"k":"v"})",
+      R"("timestamp":"2026-11-26T14:00:00Z")",
   };
   for (const std::string& f : fields) {
     const std::string name = f.substr(0, f.find(':'));
@@ -1109,9 +1470,10 @@ TEST_F(EventParserTest, MetadataOrderIsKept) {
   const Parsed r = P(
       R"({"type":"A","metadata":{"z":"1","a":"2","m":"3","b":"","k\"ey":"v\nal\u00e9","c":"x"}})");
   ASSERT_TRUE(r.ok) << r.why;
-  EXPECT_EQ(r.event.metadata, (std::vector<std::pair<std::string, std::string>>{
-                                  {"z", "1"}, {"a", "2"}, {"m", "3"}, {"b", ""},
-                                  {"k\"ey", "v\nal\xc3\xa9"}, {"c", "x"}}));
+  EXPECT_EQ(
+      r.event.metadata,
+      (std::vector<std::pair<std::string, std::string>>{
+          {"z", "1"}, {"a", "2"}, {"m", "3"}, {"b", ""}, {"k\"ey", "v\nal\xc3\xa9"}, {"c", "x"}}));
   const Parsed empty = P(R"({"type":"A","metadata":{}})");
   ASSERT_TRUE(empty.ok) << empty.why;
   EXPECT_TRUE(empty.event.metadata.empty());
@@ -1129,8 +1491,8 @@ TEST_F(EventParserTest, TagsMustBeAnArrayOfStrings) {
   r = P(R"({"type":"A","tags":["a:1","","\u0041"]})");
   ASSERT_TRUE(r.ok) << r.why;
   EXPECT_EQ(r.event.tags, (std::vector<std::string>{"a:1", "", "A"}));
-  for (const std::string bad : {"\"a\"", "{}", "1", "null", "[1]", "[\"a\",null]", "[[\"a\"]]",
-                                "[\"a\",{}]"}) {
+  for (const std::string bad :
+       {"\"a\"", "{}", "1", "null", "[1]", "[\"a\",null]", "[[\"a\"]]", "[\"a\",{}]"}) {
     Refused(R"({"type":"A","tags":)" + bad + "}", "tags");
     Refused(R"({"type":"A","data":1e400,"tags":)" + bad + "}", "tags");
   }
@@ -1145,10 +1507,11 @@ TEST_F(EventParserTest, TypeMustBeAString) {
 
 TEST_F(EventParserTest, BadUuidIsRefused) {
   for (const std::string bad :
-       {"\"not-a-uuid\"", "\"0b5e6f1c12344abc8def0123456789ab\"", "\"0b5e6f1c-1234-4abc-8def-0123456789a\"",
-        "\"0b5e6f1c-1234-4abc-8def-0123456789abc\"", "\"0b5e6f1g-1234-4abc-8def-0123456789ab\"",
-        "\"{0b5e6f1c-1234-4abc-8def-0123456789ab}\"", "\" 0b5e6f1c-1234-4abc-8def-0123456789ab\"",
-        "\"0b5e6f1c-1234-4abc-8def_0123456789ab\"", "\"\"", "123", "null", "[]", "{}"}) {
+       {"\"not-a-uuid\"", "\"0b5e6f1c12344abc8def0123456789ab\"",
+        "\"0b5e6f1c-1234-4abc-8def-0123456789a\"", "\"0b5e6f1c-1234-4abc-8def-0123456789abc\"",
+        "\"0b5e6f1g-1234-4abc-8def-0123456789ab\"", "\"{0b5e6f1c-1234-4abc-8def-0123456789ab}\"",
+        "\" 0b5e6f1c-1234-4abc-8def-0123456789ab\"", "\"0b5e6f1c-1234-4abc-8def_0123456789ab\"",
+        "\"\"", "123", "null", "[]", "{}"}) {
     Refused(R"({"type":"A","id":)" + bad + "}", "field \"id\"");
     Refused(R"({"type":"A","data":1e400,"id":)" + bad + "}", "field \"id\"");
   }
@@ -1187,12 +1550,26 @@ TEST_F(EventParserTest, PositionOnlyWhenAsked) {
 }
 
 TEST_F(EventParserTest, NotOneEventObjectIsRefused) {
-  for (const std::string bad : {"", " ", "[]", "[{\"type\":\"A\"}]", "1", "\"x\"", "null", "{",
-                                "{\"type\":\"A\"", "{\"type\":\"A\",}", "{\"type\":A}",
-                                "{'type':'A'}", "{\"type\":\"A\"} x", "{\"type\":\"A\"}{}",
-                                "{\"type\":\"A\"},", "{\"type\":\"A\",\"data\":01}",
-                                "{\"type\":\"A\",\"data\":[1,]}", "{\"type\":\"A\",\"data\":\"\\x\"}",
-                                "{\"type\":\"A\",\"data\":1e400} x", "{\"type\":\"A\",\"data\":1e400}}"}) {
+  for (const std::string bad : {"",
+                                " ",
+                                "[]",
+                                "[{\"type\":\"A\"}]",
+                                "1",
+                                "\"x\"",
+                                "null",
+                                "{",
+                                "{\"type\":\"A\"",
+                                "{\"type\":\"A\",}",
+                                "{\"type\":A}",
+                                "{'type':'A'}",
+                                "{\"type\":\"A\"} x",
+                                "{\"type\":\"A\"}{}",
+                                "{\"type\":\"A\"},",
+                                "{\"type\":\"A\",\"data\":01}",
+                                "{\"type\":\"A\",\"data\":[1,]}",
+                                "{\"type\":\"A\",\"data\":\"\\x\"}",
+                                "{\"type\":\"A\",\"data\":1e400} x",
+                                "{\"type\":\"A\",\"data\":1e400}}"}) {
     const Parsed r = P(bad);
     EXPECT_FALSE(r.ok) << "accepted " << Show(bad) << " as " << Describe(r.event);
   }
@@ -1211,15 +1588,16 @@ TEST_F(EventParserTest, NotOneEventObjectIsRefused) {
 TEST_F(EventParserTest, DataFieldAmongLookalikeStrings) {
   // Other members hold braces, quotes and the word "data": the data is the
   // value of the member named data, whatever comes before it.
-  const Parsed r = P(
-      R"({"type":"data","tags":["\"data\":{","}"],"metadata":{"data":"{\"x\":[","}":"]"},)"
-      R"("data":[1, "]", {"data": "}"}],"id":")" + std::string(kUuid) + R"("})");
+  const Parsed r =
+      P(R"({"type":"data","tags":["\"data\":{","}"],"metadata":{"data":"{\"x\":[","}":"]"},)"
+        R"("data":[1, "]", {"data": "}"}],"id":")" +
+        std::string(kUuid) + R"("})");
   ASSERT_TRUE(r.ok) << r.why;
   EXPECT_EQ(r.event.type, "data");
   EXPECT_EQ(r.event.data, R"([1,"]",{"data":"}"}])");
   EXPECT_EQ(r.event.tags, (std::vector<std::string>{"\"data\":{", "}"}));
-  EXPECT_EQ(r.event.metadata, (std::vector<std::pair<std::string, std::string>>{
-                                  {"data", "{\"x\":["}, {"}", "]"}}));
+  EXPECT_EQ(r.event.metadata,
+            (std::vector<std::pair<std::string, std::string>>{{"data", "{\"x\":["}, {"}", "]"}}));
 }
 
 // kMaxJsonDepth: "Deepest nesting accepted in any input document (data
@@ -1258,7 +1636,8 @@ TEST_F(EventParserTest, ReusedEventKeepsNothingOfTheLineBefore) {
   ASSERT_TRUE(parser.Parse(full, false, &e, &why)) << why;
   ASSERT_TRUE(parser.Parse(R"({"type":"Bin","tags":["z"],"data_base64":"AA=="})", false, &e, &why))
       << why;
-  EXPECT_EQ(Describe(e), Describe(Event{.type = "Bin", .tags = {"z"}, .data = std::string(1, '\0')}));
+  EXPECT_EQ(Describe(e),
+            Describe(Event{.type = "Bin", .tags = {"z"}, .data = std::string(1, '\0')}));
   // The same through the slower parser.
   ASSERT_TRUE(parser.Parse(full, false, &e, &why)) << why;
   ASSERT_TRUE(parser.Parse(R"({"type":"Big","data":1e400})", false, &e, &why)) << why;
@@ -1285,9 +1664,10 @@ TEST_F(EventParserTest, LongLines) {
   const Parsed r = P(R"({"type":"Long","data":)" + data + "}");
   ASSERT_TRUE(r.ok) << r.why;
   EXPECT_EQ(r.event.data, want);
-  const Parsed big = P(R"({"type":"Long","data":)" + data + ",\"tags\":[\"t\"],\"metadata\":{\"n\":\"" +
-                       big_string + "\"},\"position\":3}",
-                       true);
+  const Parsed big =
+      P(R"({"type":"Long","data":)" + data + ",\"tags\":[\"t\"],\"metadata\":{\"n\":\"" +
+            big_string + "\"},\"position\":3}",
+        true);
   ASSERT_TRUE(big.ok) << big.why;
   EXPECT_EQ(big.event.metadata.at(0).second, big_string);
   EXPECT_EQ(big.position, 3u);
@@ -1320,8 +1700,8 @@ TEST(CliJsonQueryTest, ParsesItems) {
   want.Or(QueryItem{{}, {"z:1"}}).Or(QueryItem{{"C"}, {}});
   EXPECT_EQ(DescribeQuery(q), DescribeQuery(want));
   // Order within an item and of the items is kept; escapes are decoded.
-  ASSERT_TRUE(ParseQuery(R"( { "items" : [ { "tags" : [ "b" , "a\u0041" ] , "types" : [ "T\"" ] } ] } )",
-                         &q, &why))
+  ASSERT_TRUE(ParseQuery(
+      R"( { "items" : [ { "tags" : [ "b" , "a\u0041" ] , "types" : [ "T\"" ] } ] } )", &q, &why))
       << why;
   EXPECT_EQ(DescribeQuery(q), DescribeQuery(Query::Of({"T\""}, {"b", "aA"})));
 }
@@ -1402,7 +1782,8 @@ TEST(CliJsonConditionTest, ParsesQueryAndAfter) {
 TEST(CliJsonConditionTest, AfterIsOptionalAndNothingStaysFromBefore) {
   AppendCondition c{Query::ForTypes({"stale"}), 99};
   std::string why;
-  ASSERT_TRUE(ParseCondition(R"({"fail_if_events_match": {"items": [{"types": ["X"]}]}})", &c, &why))
+  ASSERT_TRUE(
+      ParseCondition(R"({"fail_if_events_match": {"items": [{"types": ["X"]}]}})", &c, &why))
       << why;
   EXPECT_FALSE(c.after.has_value());
   EXPECT_EQ(DescribeQuery(c.fail_if_events_match), DescribeQuery(Query::ForTypes({"X"})));
@@ -1479,7 +1860,8 @@ std::string BlockLine(size_t i, std::mt19937_64& rng, bool with_position) {
   if (i % 3 != 0) {
     l += ", \"tags\": [";
     for (uint64_t t = 0, n = rng() % 4; t < n; ++t) {
-      l += (t ? "," : "") + std::string("\"k") + std::to_string(t) + ":" + std::to_string(rng() % 50) + "\"";
+      l += (t ? "," : "") + std::string("\"k") + std::to_string(t) + ":" +
+           std::to_string(rng() % 50) + "\"";
     }
     l += "]";
   }
@@ -1488,7 +1870,8 @@ std::string BlockLine(size_t i, std::mt19937_64& rng, bool with_position) {
     for (char& c : bytes) c = static_cast<char>(rng());
     l += ", \"data_base64\": \"" + Base64(bytes) + "\"";
   } else if (i % 7 == 0) {
-    l += ", \"data\": {\"big\": 123456789012345678901234567890" + std::to_string(i) + ", \"f\": 1.50}";
+    l += ", \"data\": {\"big\": 123456789012345678901234567890" + std::to_string(i) +
+         ", \"f\": 1.50}";
   } else {
     l += ", \"data\": {\"i\": " + std::to_string(i) + ", \"s\": \"line " + std::to_string(i) +
          " {\\\"}\", \"a\": [1, 2.50, null]}";
@@ -1500,7 +1883,8 @@ std::string BlockLine(size_t i, std::mt19937_64& rng, bool with_position) {
     l += ", \"id\": \"" + std::string(id) + "\"";
   }
   if (i % 4 == 1) l += ", \"metadata\": {\"z\": \"" + std::to_string(i) + "\", \"a\": \"x\"}";
-  l += ", \"timestamp\": \"" + Timestamp(static_cast<int64_t>(1'700'000'000 + i) * kNs + 123) + "\"";
+  l +=
+      ", \"timestamp\": \"" + Timestamp(static_cast<int64_t>(1'700'000'000 + i) * kNs + 123) + "\"";
   l += "}";
   if (i % 89 == 3) l += "\r";  // CRLF
   return l;
@@ -1556,7 +1940,8 @@ Expected LineByLine(const Block& b, uint64_t first_line_no, bool with_position,
     uint64_t position = 0;
     std::string why;
     EXPECT_TRUE(parser.Parse(l, false, &e, with_position ? &position : nullptr, &why))
-        << "line " << line_no << ": " << why << "\n" << Show(l);
+        << "line " << line_no << ": " << why << "\n"
+        << Show(l);
     x.events.push_back(Describe(e));
     x.raw.push_back(e);
     x.line_nos.push_back(line_no);
@@ -1674,7 +2059,7 @@ TEST(BlockParserTest, FirstMalformedLineInTheSecondPartIsReported) {
   ASSERT_GT(bad, 100u);
   b.lines[bad] = R"({"type": "Broken", "data": [1, 2,]})";
   b.lines[bad + 50] = R"({"type": "AlsoBroken", "colour": 1})";  // later: not the one reported
-  b.lines[b.lines.size() - 3] = "{oops";                             // in the last part
+  b.lines[b.lines.size() - 3] = "{oops";                         // in the last part
   b.Finish();
   const uint64_t first = 501;
   const uint64_t bad_no = first + bad;
@@ -1736,7 +2121,8 @@ TEST(BlockParserTest, EventTheStoreRefusesIsReportedLikeAMalformedLine) {
   } catch (const CliError& e) {
     EXPECT_EQ(e.kind, ErrorKind::kInvalid);
     EXPECT_EQ(e.line, std::optional<uint64_t>(bad + 1)) << e.message;
-    EXPECT_NE(e.message.find("stdin line " + std::to_string(bad + 1)), std::string::npos) << e.message;
+    EXPECT_NE(e.message.find("stdin line " + std::to_string(bad + 1)), std::string::npos)
+        << e.message;
   }
   // A tag with a control character, in the first part.
   b.lines[bad] = R"({"type": "T"})";
@@ -1754,8 +2140,18 @@ TEST(BlockParserTest, EventTheStoreRefusesIsReportedLikeAMalformedLine) {
 
 TEST(BlockParserTest, BlankLinesAreSkippedButCounted) {
   Block b;
-  b.lines = {"", "   ", R"({"type":"A"})", "\t", "\r", R"({"type":"B"})" "\r", "", " \t\r",
-             R"(  {"type":"C"}  )", "", R"({"type":"D"})"};
+  b.lines = {"",
+             "   ",
+             R"({"type":"A"})",
+             "\t",
+             "\r",
+             R"({"type":"B"})"
+             "\r",
+             "",
+             " \t\r",
+             R"(  {"type":"C"}  )",
+             "",
+             R"({"type":"D"})"};
   for (bool final_newline : {true, false}) {
     b.Finish(final_newline);
     BlockParser parser(false, "in");

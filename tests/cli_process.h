@@ -53,6 +53,10 @@ struct ProcessOptions {
   // Killed with SIGKILL (and ProcessResult::timed_out set) when it runs
   // longer than this; zero: no limit.
   std::chrono::milliseconds timeout{0};
+  // Standard error is a terminal (a pseudo-terminal whose output is
+  // collected as ProcessResult::err, with the terminal's "\r\n" line ends
+  // turned back into "\n"), for what a tool shows only to a person.
+  bool stderr_terminal = false;
 };
 
 namespace internal {
@@ -138,7 +142,16 @@ class Process {
       if (::lseek(in_, 0, SEEK_SET) < 0) internal::Fail("lseek");
     }
     out_ = internal::AnonymousFile();
-    err_ = internal::AnonymousFile();
+    int terminal = -1;  // the pseudo-terminal's child side
+    if (options.stderr_terminal) {
+      err_ = ::posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+      if (err_ < 0 || ::grantpt(err_) != 0 || ::unlockpt(err_) != 0) internal::Fail("posix_openpt");
+      terminal = ::open(::ptsname(err_), O_RDWR | O_NOCTTY | O_CLOEXEC);
+      if (terminal < 0) internal::Fail("open the pseudo-terminal");
+      err_is_terminal_ = true;
+    } else {
+      err_ = internal::AnonymousFile();
+    }
 
     std::vector<std::string> env_strings;
     for (char** e = environ; *e != nullptr; ++e) {
@@ -161,10 +174,15 @@ class Process {
     posix_spawn_file_actions_init(&actions);
     posix_spawn_file_actions_adddup2(&actions, in_, STDIN_FILENO);
     posix_spawn_file_actions_adddup2(&actions, out_, STDOUT_FILENO);
-    posix_spawn_file_actions_adddup2(&actions, err_, STDERR_FILENO);
+    posix_spawn_file_actions_adddup2(&actions, terminal >= 0 ? terminal : err_, STDERR_FILENO);
     if (!options.cwd.empty()) posix_spawn_file_actions_addchdir_np(&actions, options.cwd.c_str());
     const int rc = ::posix_spawn(&pid_, argp[0], &actions, nullptr, argp.data(), envp.data());
     posix_spawn_file_actions_destroy(&actions);
+    if (terminal >= 0) {
+      ::close(terminal);  // the child has its own copy: its exit ends the terminal's output
+      if (rc == 0)
+        terminal_reader_ = std::thread([this] { terminal_output_ = ReadTerminal(err_); });
+    }
     if (pipe_write >= 0) {
       ::close(in_);  // the child has its own copy
       in_ = -1;
@@ -216,7 +234,12 @@ class Process {
     if (feeder_.joinable()) feeder_.join();
     r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
     r.out = internal::ReadAllFd(out_);
-    r.err = internal::ReadAllFd(err_);
+    if (err_is_terminal_) {
+      terminal_reader_.join();
+      r.err = terminal_output_;
+    } else {
+      r.err = internal::ReadAllFd(err_);
+    }
     return r;
   }
 
@@ -224,7 +247,30 @@ class Process {
   pid_t pid_ = -1;
   std::chrono::milliseconds timeout_{0};
   std::chrono::steady_clock::time_point started_;
+  // Reads a pseudo-terminal until its child side is closed (EIO), with
+  // "\r\n" back to "\n". Runs on a thread of its own, so that a child that
+  // writes more than the terminal holds never blocks.
+  static std::string ReadTerminal(int fd) {
+    std::string bytes;
+    char buf[4096];
+    for (;;) {
+      const ssize_t n = ::read(fd, buf, sizeof buf);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) break;  // EIO once the child's side is closed
+      bytes.append(buf, static_cast<size_t>(n));
+    }
+    std::string text;
+    for (size_t i = 0; i < bytes.size(); ++i) {
+      if (bytes[i] == '\r' && i + 1 < bytes.size() && bytes[i + 1] == '\n') continue;
+      text.push_back(bytes[i]);
+    }
+    return text;
+  }
+
   std::thread feeder_;
+  std::thread terminal_reader_;
+  std::string terminal_output_;
+  bool err_is_terminal_ = false;
   int in_ = -1;
   int out_ = -1;
   int err_ = -1;

@@ -1,7 +1,7 @@
-// The `opossum` command line as a user meets it (../shared/contract/cli.md,
-// issue 3): the built binary run as a child process, fed standard input, with
-// its standard output, standard error and exit code checked for every command
-// and every exit code of the contract. The expected output is worked out here,
+// The `opossum` command line as a user meets it (docs/json-layer.md): the
+// built binary run as a child process, fed standard input, with its standard
+// output, standard error and exit code checked for every command and every
+// exit code. The expected output is worked out here,
 // from the input, by a JSON reader of the test's own (not the tool's), so the
 // tool is never checked against itself.
 #include <fcntl.h>
@@ -683,6 +683,7 @@ class CliBusy : public CliTest {};
 class CliConcurrentAppends : public CliTest {};
 class CliExportImport : public CliTest {};
 class CliLargeInput : public CliTest {};
+class CliImportAgain : public CliTest {};
 
 // Ten events: position i has type "A" (odd i) or "B" (even i) and the tags
 // "n:i" and "odd"/"even".
@@ -746,6 +747,197 @@ TEST_F(CliUsage, UsageErrorsExitTwoAndChangeNothing) {
   EXPECT_FALSE(fs::exists(out));
 }
 
+// No command, or an unknown one: exit 2 with the one JSON line, which names
+// the commands in its message and maps each to its one-line description in
+// "commands"; when standard error is a terminal, a readable list follows it.
+TEST_F(CliUsage, MissingOrUnknownCommandListsTheCommands) {
+  const std::vector<std::string> commands = {"append", "read",   "last",  "head", "export",
+                                             "import", "verify", "stats", "bench"};
+  struct Case {
+    std::vector<std::string> args;
+    std::string says;
+  };
+  const std::vector<Case> cases = {
+      {{}, "no command given"},
+      {{"--store", "x"}, "no command given"},
+      {{"frobnicate"}, "unknown command \"frobnicate\""},
+      {{"--store", "x", "apend", "--condition", "{}"}, "unknown command \"apend\""},
+  };
+  for (const Case& c : cases) {
+    std::string shown;
+    for (const auto& a : c.args) shown += a + " ";
+    SCOPED_TRACE("opossum " + shown);
+    for (bool terminal : {false, true}) {
+      SCOPED_TRACE(terminal ? "standard error is a terminal" : "standard error is a file");
+      ProcessOptions o;
+      o.cwd = dir();
+      o.stderr_terminal = terminal;
+      const ProcessResult r = RunRaw(c.args, o);
+      std::string json_line = r.err.substr(0, r.err.find('\n') + 1);
+      ProcessResult first_line = r;
+      first_line.err = json_line;
+      ASSERT_TRUE(FailedWith(first_line, 2, "invalid"));
+      EXPECT_TRUE(r.out.empty()) << r.out;
+      const Json e = ErrorOf(first_line);
+      const std::string& message = e["message"].text;
+      EXPECT_EQ(message.rfind(c.says, 0), 0u) << message;
+      ASSERT_TRUE(e["commands"].is_object()) << r.err;
+      EXPECT_EQ(e["commands"].Keys(), commands);
+      std::string list;  // what a person sees after the JSON line
+      for (const std::string& name : commands) {
+        EXPECT_NE(message.find(name), std::string::npos) << "the message does not name " << name;
+        const std::string description = e["commands"][name].text;
+        EXPECT_FALSE(description.empty()) << name;
+        EXPECT_EQ(description.find('\n'), std::string::npos) << name << ": " << description;
+        EXPECT_LE(description.size(), 100u) << name << ": " << description;
+        list += name + " " + description + "\n";
+      }
+      const std::string rest = r.err.substr(json_line.size());
+      if (!terminal) {
+        EXPECT_EQ(rest, "") << "more than the JSON line on standard error";
+        continue;
+      }
+      // One line per command, its name and then its description.
+      for (const std::string& name : commands) {
+        const std::string want = "  " + name + " ";
+        const size_t at = rest.find("\n" + want);
+        ASSERT_NE(at, std::string::npos) << "no line for " << name << " in:\n" << rest;
+        const size_t end = rest.find('\n', at + 1);
+        std::string line = rest.substr(at + 1, end - at - 1);
+        line.erase(0, line.find_first_not_of(' '));
+        const std::string description = e["commands"][name].text;
+        EXPECT_EQ(line.substr(0, name.size()), name);
+        EXPECT_EQ(line.substr(line.size() - description.size()), description) << line;
+      }
+    }
+  }
+  EXPECT_FALSE(fs::exists(dir() / "opossum-data"));
+}
+
+// Numeric options: a value that is not a number the option takes gives a
+// short message naming the option, what it expects and what it got; exit 2,
+// and nothing runs.
+TEST_F(CliUsage, BadNumbersNameTheOptionAndWhatItExpects) {
+  ASSERT_EQ(Append(TenEvents()), 10u);
+  const std::string before = ReadAll();
+  const std::string out = (dir() / "out.jsonl").string();
+  const std::string in = (dir() / "in.jsonl").string();
+  ASSERT_TRUE(WriteFileBytes(in, TenEvents()));
+  const std::string whole = "expected a whole number from ";
+  struct Case {
+    std::vector<std::string> args;
+    std::string option;   // the message starts with "OPTION: "
+    std::string expects;  // and says this
+    std::string got;      // and ends with: got "GOT" (and perhaps a remark)
+  };
+  const std::string max = "18446744073709551615";
+  const std::vector<Case> cases = {
+      {{"read", "--from", "-1"}, "--from", whole + "0 to " + max, "-1"},
+      {{"read", "--from", "1e3"}, "--from", whole + "0 to " + max, "1e3"},
+      {{"read", "--limit", "abc"}, "--limit", whole + "0 to " + max, "abc"},
+      {{"read", "--limit", "18446744073709551616"},
+       "--limit",
+       whole + "0 to " + max,
+       "18446744073709551616"},
+      {{"read", "--limit", " 5"}, "--limit", whole + "0 to " + max, " 5"},
+      {{"read", "--limit", ""}, "--limit", whole + "0 to " + max, ""},
+      {{"export", "--out", out, "--from", "0"}, "--from", whole + "1 to " + max, "0"},
+      {{"export", "--out", out, "--from", "-2"}, "--from", whole + "1 to " + max, "-2"},
+      {{"import", "--in", in, "--batch-size", "1.5"}, "--batch-size", whole + "0 to " + max, "1.5"},
+      {{"import", "--in", in, "--batch-size", "-1"}, "--batch-size", whole + "0 to " + max, "-1"},
+      {{"bench", "--seconds", "0"},
+       "--seconds",
+       "expected a number of seconds greater than 0",
+       "0"},
+      {{"bench", "--seconds", "soon"},
+       "--seconds",
+       "expected a number of seconds greater than 0",
+       "soon"},
+      {{"bench", "--threads", "0"}, "--threads", whole + "1 to 1024", "0"},
+      {{"bench", "--threads", "1025"}, "--threads", whole + "1 to 1024", "1025"},
+      {{"bench", "--read-store", "many"}, "--read-store", whole + "20 to " + max, "many"},
+      {{"bench", "--read-store", "25"},
+       "--read-store",
+       "expected a multiple of 10, at least 20",
+       "25"},
+      {{"bench", "--scale", "100,x"}, "--scale", whole + "20 to " + max, "x"},
+  };
+  // A build without the workload driver has a `bench` that only says so.
+  const bool with_bench = RunRaw({"bench", "--help"}).out.find("--seconds") != std::string::npos;
+  for (const Case& c : cases) {
+    std::string shown;
+    for (const auto& a : c.args) shown += a + " ";
+    SCOPED_TRACE("opossum ... " + shown);
+    std::vector<std::string> args = c.args;
+    if (args[0] == "bench" && !with_bench) continue;
+    if (args[0] == "bench") args.insert(args.end(), {"--dir", (dir() / "bench").string()});
+    const ProcessResult r = Run(args, TenEvents());
+    ASSERT_TRUE(FailedWith(r, 2, "invalid"));
+    const std::string message = ErrorOf(r)["message"].text;
+    EXPECT_EQ(message.rfind(c.option + ": " + c.expects, 0), 0u) << message;
+    EXPECT_NE(message.find("got \"" + c.got + "\""), std::string::npos) << message;
+    EXPECT_LT(message.size(), 160u) << "not a short message: " << message;
+    EXPECT_TRUE(r.out.empty()) << r.out;
+  }
+  EXPECT_EQ(ReadAll(), before);
+  EXPECT_FALSE(fs::exists(out));
+  EXPECT_FALSE(fs::exists(dir() / "bench")) << "a refused bench ran";
+  // The largest values are taken.
+  EXPECT_EQ(ReadPositions({"--from", "0", "--limit", max}).size(), 10u);
+  EXPECT_EQ(ReadPositions({"--from", max, "--backwards", "--limit", "2"}),
+            (std::vector<uint64_t>{10, 9}));
+}
+
+// --segment-size: the size of the segment files the command creates, with
+// the suffixes K, M, G, T (powers of 1024); below the store's smallest
+// segment (1 MiB) or above its largest (1 TiB) it is refused, exit 2, and
+// nothing is created.
+TEST_F(CliUsage, SegmentSizeSetsTheSizeOfNewSegments) {
+  auto segment_sizes = [&](const std::string& store) {
+    std::vector<uintmax_t> sizes;
+    for (const auto& e : fs::directory_iterator(store_dir(store) / "segments")) {
+      sizes.push_back(fs::file_size(e.path()));
+    }
+    return sizes;
+  };
+  const std::string one = R"({"type": "A"})"
+                          "\n";
+  ProcessResult r = Run({"append", "--segment-size", "2M"}, one, "two");
+  ASSERT_TRUE(Succeeded(r));
+  EXPECT_EQ(segment_sizes("two"), (std::vector<uintmax_t>{2u << 20}));
+  r = Run({"append", "--segment-size", "1048576"}, one, "bytes");
+  ASSERT_TRUE(Succeeded(r));
+  EXPECT_EQ(segment_sizes("bytes"), (std::vector<uintmax_t>{1u << 20}));
+  r = Run({"append", "--segment-size", "3mib"}, one, "mib");
+  ASSERT_TRUE(Succeeded(r));
+  EXPECT_EQ(segment_sizes("mib"), (std::vector<uintmax_t>{3u << 20}));
+  r = Run({"append"}, one, "default");
+  ASSERT_TRUE(Succeeded(r));
+  EXPECT_EQ(segment_sizes("default"), (std::vector<uintmax_t>{64u << 20}));
+  const fs::path in = dir() / "in.jsonl";
+  ASSERT_TRUE(WriteFileBytes(in, TenEvents()));
+  r = Run({"import", "--in", in.string(), "--segment-size", "1024K"}, "", "imported");
+  ASSERT_TRUE(Succeeded(r));
+  EXPECT_EQ(segment_sizes("imported"), (std::vector<uintmax_t>{1u << 20}));
+  EXPECT_EQ(Head("imported"), 10u);
+
+  for (const std::string bad :
+       {"512K", "1048575", "0", "1MB", "2T", "abc", "-1M", "1.5M", "", "99999999999999999999T"}) {
+    for (const std::string command : {"append", "import"}) {
+      SCOPED_TRACE(command + " --segment-size \"" + bad + "\"");
+      std::vector<std::string> args = {command, "--segment-size", bad};
+      if (command == "import") args.insert(args.end(), {"--in", in.string()});
+      r = Run(args, one, "refused");
+      ASSERT_TRUE(FailedWith(r, 2, "invalid"));
+      const std::string message = ErrorOf(r)["message"].text;
+      EXPECT_EQ(message.rfind("--segment-size: expected a size from 1 MiB to 1 TiB", 0), 0u)
+          << message;
+      EXPECT_NE(message.find("got \"" + bad + "\""), std::string::npos) << message;
+      EXPECT_FALSE(fs::exists(store_dir("refused")));
+    }
+  }
+}
+
 // ---------------------------------------------------------------------------
 // Store names.
 
@@ -773,15 +965,23 @@ TEST_F(CliStoreName, BadNamesAreRejectedAndCreateNothing) {
 }
 
 // ---------------------------------------------------------------------------
-// Commands that only read, on a store that is not there: exit 1, nothing made.
+// Commands that only read, on a store that is not there: exit 1 with the
+// kind not_found (so that a script can tell it from an I/O failure), naming
+// the store's folder; nothing made.
 
 TEST_F(CliMissingStore, ReadOnlyCommandsExitOneAndCreateNothing) {
   const fs::path out = dir() / "export.jsonl";
+  const fs::path out_folder = dir() / "export-folder";
   const std::vector<std::vector<std::string>> cases = {
-      {"read"},   {"read", "--backwards"},
-      {"last"},   {"last", "--query", R"({"items": [{"types": ["A"]}]})"},
-      {"head"},   {"stats"},
-      {"verify"}, {"export", "--out", out.string()},
+      {"read"},
+      {"read", "--backwards"},
+      {"last"},
+      {"last", "--query", R"({"items": [{"types": ["A"]}]})"},
+      {"head"},
+      {"stats"},
+      {"verify"},
+      {"export", "--out", out.string()},
+      {"export", "--out", out_folder.string(), "--format", "opossum"},
   };
   for (bool root_exists : {false, true}) {
     if (root_exists) {
@@ -793,8 +993,11 @@ TEST_F(CliMissingStore, ReadOnlyCommandsExitOneAndCreateNothing) {
     for (const auto& args : cases) {
       SCOPED_TRACE(args[0] + (root_exists ? " (the root exists)" : " (no root)"));
       const ProcessResult r = Run(args);
-      EXPECT_TRUE(FailedWith(r, 1, "io"));
+      EXPECT_TRUE(FailedWith(r, 1, "not_found"));
+      EXPECT_NE(ErrorOf(r)["message"].text.find(store_dir().string()), std::string::npos)
+          << "the message does not name the store: " << r.err;
       EXPECT_TRUE(r.out.empty()) << r.out;
+      EXPECT_FALSE(fs::exists(out_folder)) << args[0] << " created the export folder";
       if (root_exists) {
         EXPECT_FALSE(fs::exists(store_dir())) << args[0] << " created the store folder";
       } else {
@@ -1255,6 +1458,122 @@ TEST_F(CliInvalidInput, LineNumbersCountEveryLine) {
   EXPECT_EQ(Head(), 10u);
 }
 
+// Malformed JSON on an input line: the error gives the line and the column
+// (1-based, in characters) where the line stops being JSON, in the message
+// and as "line" and "column", and says what is wrong there. A line that is
+// JSON but not a valid event has a line and no column.
+TEST_F(CliInvalidInput, MalformedJsonGivesLineAndColumn) {
+  ASSERT_EQ(Append(TenEvents()), 10u);
+  struct Case {
+    std::string line;
+    std::string at;    // the error is at the first character of this text in the line
+    std::string what;  // the message says this
+  };
+  const std::string big = "123456789012345678901234567890";  // beyond 64 bits
+  const std::vector<Case> cases = {
+      {R"({"type": "A", "tags": ["x" "y"]})", R"("y"])", "expected ',' or ']'"},
+      {R"({"type": "A", "data": {"a": 1,}})", "}}", "key"},
+      {"{\"type\": \"\xc3\x9c"
+       "n\xc3\xaf"
+       "c\xc3\xb6"
+       "de\", \"data\": tru}",
+       "}", "literal"},
+      {R"({"type": "A", "data": [1, 2})", "}", "expected ',' or ']'"},
+      {"{\"type\": \"A\x01\"}", "\x01", "control character"},
+      {"{\"type\": \"A\xff\"}", "\xff", "UTF-8"},
+      {R"({"type": "A"} x)", "x", "after the JSON value"},
+      {R"({"type": "A", "data": )" + big + R"(, "tags": [})", "}", "expected a value"},
+      {R"({"type": "A", "data": )" + big + R"(, "tags": ["a")", "", "ends inside an array"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.line);
+    // Its column: the characters before the fault, plus one.
+    const size_t at = c.at.empty() ? c.line.size() : c.line.find(c.at);
+    ASSERT_NE(at, std::string::npos);
+    uint64_t column = 1;
+    for (size_t i = 0; i < at; ++i) {
+      if ((static_cast<unsigned char>(c.line[i]) & 0xC0) != 0x80) ++column;
+    }
+    const std::string input = TenEvents() + "\n" + c.line + "\n" + TenEvents();
+    const fs::path file = dir() / "bad.jsonl";
+    ASSERT_TRUE(WriteFileBytes(file, input));
+    for (const auto& args : std::vector<std::vector<std::string>>{
+             {"append"}, {"import", "--in", "-"}, {"import", "--in", file.string()}}) {
+      SCOPED_TRACE(args.back());
+      const ProcessResult r = Run(args, input);
+      ASSERT_TRUE(FailedWith(r, 2, "invalid"));
+      const Json e = ErrorOf(r);
+      EXPECT_EQ(e["line"].AsUint(), 12u) << r.err;
+      EXPECT_EQ(e["column"].AsUint(), column) << r.err;
+      EXPECT_EQ(e.Keys(), (std::vector<std::string>{"error", "message", "line", "column"}));
+      const std::string& m = e["message"].text;
+      EXPECT_NE(m.find("line 12, column " + std::to_string(column) + ": malformed JSON: "),
+                std::string::npos)
+          << m;
+      EXPECT_NE(m.find(c.what), std::string::npos) << m;
+    }
+  }
+  // Valid JSON that is not a valid event: the line, no column.
+  const ProcessResult r = Run({"append"}, "{\"type\": \"A\"}\n{\"type\": 1}\n");
+  ASSERT_TRUE(FailedWith(r, 2, "invalid"));
+  EXPECT_EQ(ErrorOf(r)["line"].AsUint(), 2u);
+  EXPECT_FALSE(ErrorOf(r).Has("column")) << r.err;
+  EXPECT_EQ(Head(), 10u);
+}
+
+// Malformed JSON in --query or --condition: the message gives the column
+// (and the line, when the value spans lines) and what is wrong there.
+TEST_F(CliInvalidInput, MalformedQueryAndConditionGiveTheColumn) {
+  ASSERT_EQ(Append(TenEvents()), 10u);
+  struct Case {
+    std::vector<std::string> args;
+    std::string where;
+    std::string what;
+  };
+  const std::vector<Case> cases = {
+      {{"read", "--query", R"({"items": [}])"}, "column 12", "expected a value"},
+      {{"last", "--query", R"({"items": [{"tags": ["a" "b"]}]})"},
+       "column 26",
+       "expected ',' or ']'"},
+      {{"read", "--query", "{\n  \"items\": [\n    {\"types\": [\"A\"]},\n  }\n"},
+       "line 4, column 3",
+       "expected a value"},
+      {{"append", "--condition", R"({"fail_if_events_match": {"items": []}, "after": })"},
+       "column 50",
+       "expected a value"},
+      {{"append", "--condition", R"({"fail_if_events_match": {"items": []})"},
+       "column 39",
+       "ends inside an object"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.args[0] + " " + c.args[2]);
+    const ProcessResult r = Run(c.args, TenEvents());
+    ASSERT_TRUE(FailedWith(r, 2, "invalid"));
+    const std::string m = ErrorOf(r)["message"].text;
+    EXPECT_EQ(m.rfind(c.args[1] + ": ", 0), 0u) << m;
+    EXPECT_NE(m.find("malformed JSON at " + c.where + ": "), std::string::npos) << m;
+    EXPECT_NE(m.find(c.what), std::string::npos) << m;
+  }
+  EXPECT_EQ(Head(), 10u);
+}
+
+// A malformed event file of the .NET layout: the file, line and column.
+TEST_F(CliExportImport, MalformedOpossumEventFileGivesLineAndColumn) {
+  ASSERT_EQ(Append(TenEvents()), 10u);
+  const fs::path folder = dir() / "mirror";
+  ASSERT_TRUE(Succeeded(Run({"export", "--out", folder.string(), "--format", "opossum"})));
+  const fs::path broken = folder / "events" / "0000000004.json";
+  ASSERT_TRUE(WriteFileBytes(broken, "{\n  \"event\": {\n    \"eventType\": \"A\",,\n"));
+  const ProcessResult r =
+      Run({"import", "--in", folder.string(), "--format", "opossum"}, "", "new");
+  ASSERT_TRUE(FailedWith(r, 2, "invalid"));
+  const std::string m = ErrorOf(r)["message"].text;
+  EXPECT_NE(m.find("0000000004.json: not valid JSON at line 3, column 22: "), std::string::npos)
+      << m;
+  EXPECT_NE(m.find("key"), std::string::npos) << m;
+  EXPECT_FALSE(fs::exists(store_dir("new")));
+}
+
 TEST_F(CliInvalidInput, NoEventsIsInvalid) {
   for (const std::string& input : {std::string(""), std::string("\n\n")}) {
     SCOPED_TRACE("input of " + std::to_string(input.size()) + " bytes");
@@ -1355,6 +1674,75 @@ TEST_F(CliCondition, InvalidConditionsExitTwo) {
     EXPECT_TRUE(FailedWith(Run({"append", "--condition", c}, event), 2, "invalid"));
   }
   EXPECT_EQ(Head(), 10u);
+}
+
+// A query item the store's rules refuse (an empty, oversized or
+// control-character tag, an empty or oversized type): exit 2, kind invalid,
+// with the store's own message, word for word (naming the item and the
+// value), and nothing appended.
+TEST_F(CliCondition, QueryItemsTheStoreRefusesExitTwoWithItsMessage) {
+  ASSERT_EQ(Append(TenEvents()), 10u);
+  const std::string before = ReadAll();
+  const std::string long_tag(300, 't');
+  const std::string long_type(300, 'T');
+  struct Case {
+    std::string item;      // the JSON of the item
+    QueryItem parsed;      // the same item
+    std::string mentions;  // the message names the value so
+  };
+  const std::vector<Case> cases = {
+      {R"({"tags": [""]})", {{}, {""}}, "empty"},
+      {R"({"tags": ["k:1", ")" + long_tag + R"("]})", {{}, {"k:1", long_tag}}, "300 bytes"},
+      {R"({"tags": ["a\tb"]})", {{}, {"a\tb"}}, "control character"},
+      {R"({"types": ["A"], "tags": ["x\u0001"]})", {{"A"}, {"x\x01"}}, "control character"},
+      {R"({"types": [""]})", {{""}, {}}, "empty"},
+      {R"({"types": [")" + long_type + R"("]})", {{long_type}, {}}, "300 bytes"},
+  };
+  // The store's messages, from the library itself.
+  std::unique_ptr<Store> scratch;
+  ASSERT_TRUE(Store::Open(dir() / "scratch", "s", {}, &scratch).ok());
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.item);
+    // The bad item second, after a good one: the message names item 1.
+    const std::string query = R"({"items": [{"types": ["A"]}, )" + c.item + "]}";
+    Query q;
+    q.items = {QueryItem{{"A"}, {}}, c.parsed};
+    std::vector<EventView> unused;
+    const Status read_status = scratch->Read(q, {}, &unused);
+    ASSERT_TRUE(read_status.IsInvalidArgument()) << read_status.ToString();
+    EXPECT_NE(read_status.message().find("item 1"), std::string::npos) << read_status.message();
+    EXPECT_NE(read_status.message().find(c.mentions), std::string::npos) << read_status.message();
+    std::optional<EventView> none;
+    const Status last_status = scratch->ReadLast(q, &none);
+    ASSERT_TRUE(last_status.IsInvalidArgument()) << last_status.ToString();
+    const Status append_status =
+        scratch->Append({Event{.type = "B"}}, AppendCondition{.fail_if_events_match = q});
+    ASSERT_TRUE(append_status.IsInvalidArgument()) << append_status.ToString();
+    EXPECT_EQ(scratch->Head(), 0u);
+
+    ProcessResult r = Run({"read", "--query", query});
+    ASSERT_TRUE(FailedWith(r, 2, "invalid"));
+    EXPECT_EQ(ErrorOf(r)["message"].text, read_status.message());
+    EXPECT_TRUE(r.out.empty()) << r.out;
+    r = Run({"last", "--query", query});
+    ASSERT_TRUE(FailedWith(r, 2, "invalid"));
+    EXPECT_EQ(ErrorOf(r)["message"].text, last_status.message());
+    EXPECT_TRUE(r.out.empty()) << r.out;
+    r = Run({"append", "--condition", R"({"fail_if_events_match": )" + query + "}"},
+            R"({"type": "B"})"
+            "\n");
+    ASSERT_TRUE(FailedWith(r, 2, "invalid"));
+    EXPECT_EQ(ErrorOf(r)["message"].text, append_status.message());
+    EXPECT_TRUE(r.out.empty()) << r.out;
+  }
+  // The simplest case: the one item, an empty tag.
+  const ProcessResult r =
+      Run({"append", "--condition", R"({"fail_if_events_match":{"items":[{"tags":[""]}]}})"},
+          R"({"type": "B"})"
+          "\n");
+  ASSERT_TRUE(FailedWith(r, 2, "invalid"));
+  EXPECT_NE(ErrorOf(r)["message"].text.find("condition query item 0"), std::string::npos) << r.err;
+  EXPECT_EQ(ReadAll(), before);
 }
 
 // ---------------------------------------------------------------------------
@@ -1670,6 +2058,56 @@ unsigned Mode(const fs::path& p) {
   return st.st_mode & 07777;
 }
 
+// Whether `text` is an RFC 9562 version-8 UUID (what import derives).
+bool IsVersion8Uuid(const std::string& text) {
+  if (text.size() != 36) return false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+    if (dash ? text[i] != '-'
+             : std::string_view("0123456789abcdef").find(text[i]) == std::string_view::npos) {
+      return false;
+    }
+  }
+  return text[14] == '8' && std::string_view("89ab").find(text[19]) != std::string_view::npos;
+}
+
+// `dst` is what `read` prints for a store imported from an export of the
+// store that printed `src`: the same lines, but each event that had no id
+// now has the one import derived for it (an "id" member right after
+// "timestamp", as `read` orders them: a version-8 UUID, no two alike).
+// Returns the derived ids, in order.
+std::vector<std::string> ExpectSameButDerivedIds(const std::string& src, const std::string& dst) {
+  const std::vector<std::string> a = Lines(src), b = Lines(dst);
+  EXPECT_EQ(a.size(), b.size());
+  std::vector<std::string> ids;
+  for (size_t i = 0; i < std::min(a.size(), b.size()); ++i) {
+    SCOPED_TRACE("position " + std::to_string(i + 1));
+    const Json in = ParseJson(a[i]), out = ParseJson(b[i]);
+    if (in.Has("id")) {
+      EXPECT_EQ(b[i], a[i]) << "an event's own id must be kept";
+      continue;
+    }
+    if (!out["id"].is_string()) {
+      ADD_FAILURE() << "no id derived: " << b[i];
+      continue;
+    }
+    const std::string id = out["id"].text;
+    EXPECT_TRUE(IsVersion8Uuid(id)) << id;
+    const std::string ts = "\"timestamp\": \"" + in["timestamp"].text + "\"";
+    std::string want = a[i];
+    const size_t at = want.find(ts);
+    if (at == std::string::npos) {
+      ADD_FAILURE() << "no timestamp in " << a[i];
+      continue;
+    }
+    want.insert(at + ts.size(), ", \"id\": \"" + id + "\"");
+    EXPECT_EQ(b[i], want);
+    ids.push_back(id);
+  }
+  EXPECT_EQ(std::set<std::string>(ids.begin(), ids.end()).size(), ids.size()) << "ids repeat";
+  return ids;
+}
+
 TEST_F(CliExportImport, JsonlRoundTrip) {
   const std::vector<std::string> events = RichEvents();
   ASSERT_EQ(Append(JoinEvents(events), "src"), events.size());
@@ -1691,23 +2129,30 @@ TEST_F(CliExportImport, JsonlRoundTrip) {
   r = Run({"import", "--in", file.string(), "--format", "jsonl"}, "", "dst");
   ASSERT_TRUE(Succeeded(r));
   j = ParseJson(r.out);
+  EXPECT_EQ(j.Keys(),
+            (std::vector<std::string>{"imported", "skipped", "first_position", "last_position"}));
   EXPECT_EQ(j["imported"].AsUint(), events.size()) << r.out;
+  EXPECT_EQ(j["skipped"].AsUint(), 0u) << r.out;
   EXPECT_EQ(j["first_position"].AsUint(), 1u) << r.out;
   EXPECT_EQ(j["last_position"].AsUint(), events.size()) << r.out;
-  EXPECT_EQ(ReadAll("dst"), src);
+  // The events as they were, each without an id now with a derived one.
+  const std::string dst = ReadAll("dst");
+  EXPECT_EQ(ExpectSameButDerivedIds(src, dst).size(), events.size() - 2);
 
   // The default format is jsonl; standard input works as --in -; batches.
   const fs::path file2 = dir() / "default-format.jsonl";
   ASSERT_TRUE(Succeeded(Run({"export", "--out", file2.string()}, "", "src")));
   EXPECT_EQ(ReadFileBytes(file2), src);
+  // The derived ids depend on the events and their positions only: the
+  // same, whichever way the export comes in.
   r = Run({"import", "--in", "-"}, src, "from-stdin");
   ASSERT_TRUE(Succeeded(r));
-  EXPECT_EQ(ReadAll("from-stdin"), src);
+  EXPECT_EQ(ReadAll("from-stdin"), dst);
   r = Run({"import", "--in", file.string(), "--batch-size", "4", "--durability", "buffered"}, "",
           "batched");
   ASSERT_TRUE(Succeeded(r));
   EXPECT_EQ(ParseJson(r.out)["imported"].AsUint(), events.size());
-  EXPECT_EQ(ReadAll("batched"), src);
+  EXPECT_EQ(ReadAll("batched"), dst);
   EXPECT_TRUE(Succeeded(Run({"verify"}, "", "dst")));
 }
 
@@ -1768,13 +2213,14 @@ TEST_F(CliExportImport, OpossumFolderRoundTrip) {
   EXPECT_EQ(j["imported"].AsUint(), events.size()) << r.out;
   EXPECT_EQ(j["first_position"].AsUint(), 1u);
   EXPECT_EQ(j["last_position"].AsUint(), events.size());
+  // Line by line: the same events, each without an id now with a derived
+  // one; and the same ids a JSON Lines export gives.
   const std::string dst = ReadAll("dst");
-  EXPECT_EQ(dst, src);
-  // Line by line, to name the events that differ.
-  const std::vector<std::string> a = Lines(src), b = Lines(dst);
-  for (size_t i = 0; i < std::min(a.size(), b.size()); ++i) {
-    EXPECT_EQ(b[i], a[i]) << "position " << i + 1 << " changed in the round trip";
-  }
+  EXPECT_EQ(ExpectSameButDerivedIds(src, dst).size(), events.size() - 2);
+  const fs::path file = dir() / "export.jsonl";
+  ASSERT_TRUE(Succeeded(Run({"export", "--out", file.string()}, "", "src")));
+  ASSERT_TRUE(Succeeded(Run({"import", "--in", file.string()}, "", "from-jsonl")));
+  EXPECT_EQ(ReadAll("from-jsonl"), dst);
   // The import wrote nothing into the folder.
   const auto tree = ::opossum::testing::ReadTree(folder);
   r = Run({"import", "--in", folder.string(), "--format", "opossum"}, "", "dst2");
@@ -1798,11 +2244,7 @@ TEST_F(CliExportImport, OpossumRoundTripKeepsDataWithItsOwnDollarType) {
       Succeeded(Run({"export", "--out", folder.string(), "--format", "opossum"}, "", "src")));
   ASSERT_TRUE(
       Succeeded(Run({"import", "--in", folder.string(), "--format", "opossum"}, "", "dst")));
-  const std::vector<std::string> a = Lines(src), b = Lines(ReadAll("dst"));
-  ASSERT_EQ(a.size(), b.size());
-  for (size_t i = 0; i < a.size(); ++i) {
-    EXPECT_EQ(b[i], a[i]) << "position " << i + 1 << " changed in the round trip";
-  }
+  ExpectSameButDerivedIds(src, ReadAll("dst"));
 }
 
 TEST_F(CliExportImport, IncrementalJsonlExportWritesOnlyNewEvents) {
@@ -1868,7 +2310,7 @@ TEST_F(CliExportImport, IncrementalOpossumExportWritesOnlyNewEvents) {
   EXPECT_EQ(::opossum::testing::ReadTree(folder), tree);
   ASSERT_TRUE(
       Succeeded(Run({"import", "--in", folder.string(), "--format", "opossum"}, "", "dst")));
-  EXPECT_EQ(ReadAll("dst"), ReadAll());
+  ExpectSameButDerivedIds(ReadAll(), ReadAll("dst"));
 }
 
 TEST_F(CliExportImport, WriteProtectedJsonlExportStillGrows) {
@@ -1909,7 +2351,7 @@ TEST_F(CliExportImport, WriteProtectedOpossumExportStillGrows) {
   EXPECT_TRUE(fs::exists(folder / "events" / "0000000012.json"));
   ASSERT_TRUE(
       Succeeded(Run({"import", "--in", folder.string(), "--format", "opossum"}, "", "dst")));
-  EXPECT_EQ(ReadAll("dst"), ReadAll());
+  ExpectSameButDerivedIds(ReadAll(), ReadAll("dst"));
 }
 
 TEST_F(CliExportImport, MalformedJsonlLineThreeImportsNothing) {
@@ -1968,6 +2410,207 @@ TEST_F(CliExportImport, ExportIntoAnotherStoresMirrorIsRefused) {
   r = Run({"export", "--out", folder.string(), "--format", "opossum"}, "", "b");
   EXPECT_TRUE(FailedWith(r, 2, "invalid"));
   EXPECT_EQ(::opossum::testing::ReadTree(folder), tree);
+}
+
+// ---------------------------------------------------------------------------
+// Importing again: every event has an id (its own, or one derived from its
+// position in the export and its content), and one the store already holds
+// is skipped, so a repeated or resumed import appends nothing twice.
+
+// The import summary, checked for its shape.
+struct ImportSummary {
+  uint64_t imported = 0, skipped = 0, first = 0, last = 0;
+};
+ImportSummary Summary(const ProcessResult& r) {
+  const Json j = ParseJson(r.out);
+  EXPECT_EQ(j.Keys(),
+            (std::vector<std::string>{"imported", "skipped", "first_position", "last_position"}))
+      << r.out;
+  return {j["imported"].AsUint(), j["skipped"].AsUint(), j["first_position"].AsUint(),
+          j["last_position"].AsUint()};
+}
+
+TEST_F(CliImportAgain, ImportingTwiceAppendsNothingTheSecondTime) {
+  const std::vector<std::string> events = RichEvents();
+  ASSERT_EQ(Append(JoinEvents(events) + TenEvents(), "src"), events.size() + 10);
+  const uint64_t n = events.size() + 10;
+  const fs::path file = dir() / "export.jsonl";
+  const fs::path folder = dir() / "mirror";
+  ASSERT_TRUE(Succeeded(Run({"export", "--out", file.string()}, "", "src")));
+  ASSERT_TRUE(
+      Succeeded(Run({"export", "--out", folder.string(), "--format", "opossum"}, "", "src")));
+  const std::vector<std::vector<std::string>> ways = {
+      {"import", "--in", file.string()},
+      {"import", "--in", "-"},
+      {"import", "--in", file.string(), "--batch-size", "3"},
+      {"import", "--in", folder.string(), "--format", "opossum"},
+      {"import", "--in", folder.string(), "--format", "opossum", "--batch-size", "1"},
+  };
+  for (const auto& first : ways) {
+    for (const auto& second : ways) {
+      const std::string store = "dst" + std::to_string(&first - ways.data()) + "-" +
+                                std::to_string(&second - ways.data());
+      SCOPED_TRACE("first " + first[2] + (first.size() > 3 ? " " + first[3] : "") + ", then " +
+                   second[2] + (second.size() > 3 ? " " + second[3] : ""));
+      ProcessResult r = Run(first, ReadFileBytes(file), store);
+      ASSERT_TRUE(Succeeded(r));
+      ImportSummary sum = Summary(r);
+      EXPECT_EQ(sum.imported, n);
+      EXPECT_EQ(sum.skipped, 0u);
+      const std::string after_first = ReadAll(store);
+      r = Run(second, ReadFileBytes(file), store);
+      ASSERT_TRUE(Succeeded(r));
+      sum = Summary(r);
+      EXPECT_EQ(sum.imported, 0u) << r.out;
+      EXPECT_EQ(sum.skipped, n) << r.out;
+      EXPECT_EQ(sum.first, 0u) << r.out;
+      EXPECT_EQ(sum.last, 0u) << r.out;
+      EXPECT_EQ(Head(store), n);
+      EXPECT_EQ(ReadAll(store), after_first);
+    }
+  }
+}
+
+// An export that grew (export run again as events were appended, or
+// export --follow) imports only its new events.
+TEST_F(CliImportAgain, GrownExportImportsOnlyTheNewEvents) {
+  for (const std::string format : {"jsonl", "opossum"}) {
+    SCOPED_TRACE(format);
+    const std::string src = "src-" + format, dst = "dst-" + format;
+    ASSERT_EQ(Append(TenEvents(), src), 10u);
+    const fs::path out = dir() / ("export-" + format);
+    const std::vector<std::string> export_args = {"export", "--out", out.string(), "--format",
+                                                  format};
+    const std::vector<std::string> import_args = {"import", "--in", out.string(), "--format",
+                                                  format};
+    ASSERT_TRUE(Succeeded(Run(export_args, "", src)));
+    ProcessResult r = Run(import_args, "", dst);
+    ASSERT_TRUE(Succeeded(r));
+    EXPECT_EQ(Summary(r).imported, 10u);
+    const std::vector<std::string> more = RichEvents();
+    ASSERT_EQ(Append(JoinEvents(more), src), 10 + more.size());
+    r = Run(export_args, "", src);
+    ASSERT_TRUE(Succeeded(r));
+    EXPECT_EQ(ParseJson(r.out)["written"].AsUint(), more.size()) << "the export did not grow";
+    r = Run(import_args, "", dst);
+    ASSERT_TRUE(Succeeded(r));
+    const ImportSummary sum = Summary(r);
+    EXPECT_EQ(sum.imported, more.size());
+    EXPECT_EQ(sum.skipped, 10u);
+    EXPECT_EQ(sum.first, 11u);
+    EXPECT_EQ(sum.last, 10 + more.size());
+    ExpectSameButDerivedIds(ReadAll(src), ReadAll(dst));
+  }
+}
+
+// An import with --batch-size that stopped part way (here at a malformed
+// line, after two batches were in) is run again once the file is mended:
+// it skips what is in and appends the rest, each event once.
+TEST_F(CliImportAgain, ResumedBatchedImportCompletesWithoutDuplicates) {
+  ASSERT_EQ(Append(TenEvents() + TenEvents() + JoinEvents(RichEvents()), "src"),
+            20 + RichEvents().size());
+  const uint64_t n = 20 + RichEvents().size();
+  const fs::path file = dir() / "export.jsonl";
+  ASSERT_TRUE(Succeeded(Run({"export", "--out", file.string()}, "", "src")));
+  const std::string good = ReadFileBytes(file);
+  std::vector<std::string> lines = Lines(good);
+  const std::string line13 = lines[12];
+  lines[12] = line13.substr(0, line13.size() / 2);  // cut off, as by a crash
+  ASSERT_TRUE(WriteFileBytes(file, JoinLines(lines)));
+  ProcessResult r = Run({"import", "--in", file.string(), "--batch-size", "5"}, "", "dst");
+  ASSERT_TRUE(FailedWith(r, 2, "invalid"));
+  EXPECT_EQ(ErrorOf(r)["line"].AsUint(), 13u);
+  EXPECT_NE(ErrorOf(r)["message"].text.find("10 events were imported before this"),
+            std::string::npos)
+      << r.err;
+  ASSERT_EQ(Head("dst"), 10u);
+
+  ASSERT_TRUE(WriteFileBytes(file, good));
+  r = Run({"import", "--in", file.string(), "--batch-size", "5"}, "", "dst");
+  ASSERT_TRUE(Succeeded(r));
+  ImportSummary sum = Summary(r);
+  EXPECT_EQ(sum.skipped, 10u);
+  EXPECT_EQ(sum.imported, n - 10);
+  EXPECT_EQ(sum.first, 11u);
+  EXPECT_EQ(sum.last, n);
+  ExpectSameButDerivedIds(ReadAll("src"), ReadAll("dst"));
+  // The same when the store holds the first batches from an import of a
+  // shorter file (the start of the export), whatever the batch size now.
+  lines = Lines(good);
+  lines.resize(7);
+  const fs::path start = dir() / "start.jsonl";
+  ASSERT_TRUE(WriteFileBytes(start, JoinLines(lines)));
+  r = Run({"import", "--in", start.string(), "--batch-size", "2"}, "", "dst2");
+  ASSERT_TRUE(Succeeded(r));
+  EXPECT_EQ(Summary(r).imported, 7u);
+  r = Run({"import", "--in", file.string(), "--batch-size", "4"}, "", "dst2");
+  ASSERT_TRUE(Succeeded(r));
+  sum = Summary(r);
+  EXPECT_EQ(sum.skipped, 7u);
+  EXPECT_EQ(sum.imported, n - 7);
+  EXPECT_EQ(ReadAll("dst2"), ReadAll("dst"));
+  EXPECT_TRUE(Succeeded(Run({"verify"}, "", "dst2")));
+}
+
+// Two different sources whose events share positions but not content are
+// different events: both are imported. Events alike in all but their place
+// in the source are different events too.
+TEST_F(CliImportAgain, SamePositionsDifferentContentAreBothImported) {
+  std::string other;
+  for (int i = 1; i <= 10; ++i) {
+    other += R"({"type": "A", "tags": ["n:)" + std::to_string(i) + R"("], "data": {"i": )" +
+             std::to_string(100 + i) + "}, \"timestamp\": \"2024-01-01T00:00:00Z\"}\n";
+  }
+  ASSERT_EQ(Append(TenEvents(), "one"), 10u);
+  ASSERT_EQ(Append(other, "two"), 10u);
+  for (const std::string format : {"jsonl", "opossum"}) {
+    SCOPED_TRACE(format);
+    const std::string dst = "dst-" + format;
+    for (const std::string src : {"one", "two"}) {
+      const fs::path out = dir() / (src + "." + format);
+      ASSERT_TRUE(Succeeded(Run({"export", "--out", out.string(), "--format", format}, "", src)));
+      const ProcessResult r = Run({"import", "--in", out.string(), "--format", format}, "", dst);
+      ASSERT_TRUE(Succeeded(r));
+      EXPECT_EQ(Summary(r).imported, 10u) << src;
+      EXPECT_EQ(Summary(r).skipped, 0u) << src;
+    }
+    EXPECT_EQ(Head(dst), 20u);
+  }
+  // Lines without positions: their place is their ordinal in the input.
+  const std::string same = R"({"type": "Same", "data": {}, "timestamp": "2024-01-01T00:00:00Z"})"
+                           "\n";
+  ProcessResult r = Run({"import", "--in", "-"}, same + same + same, "ordinals");
+  ASSERT_TRUE(Succeeded(r));
+  EXPECT_EQ(Summary(r).imported, 3u);
+  r = Run({"import", "--in", "-"}, same + same + same + same, "ordinals");
+  ASSERT_TRUE(Succeeded(r));
+  EXPECT_EQ(Summary(r).imported, 1u);
+  EXPECT_EQ(Summary(r).skipped, 3u);
+  std::set<std::string> ids;
+  for (const std::string& line : Lines(ReadAll("ordinals"))) ids.insert(ParseJson(line)["id"].text);
+  EXPECT_EQ(ids.size(), 4u);
+}
+
+// The JSON Lines and the .NET folder export of one store give the same
+// derived ids: importing one after the other appends nothing the second
+// time. An id the events carry is theirs in either.
+TEST_F(CliImportAgain, BothFormatsOfOneStoreGiveTheSameIds) {
+  ASSERT_EQ(Append(JoinEvents(RichEvents()), "src"), RichEvents().size());
+  const fs::path file = dir() / "export.jsonl";
+  const fs::path folder = dir() / "mirror";
+  ASSERT_TRUE(Succeeded(Run({"export", "--out", file.string()}, "", "src")));
+  ASSERT_TRUE(
+      Succeeded(Run({"export", "--out", folder.string(), "--format", "opossum"}, "", "src")));
+  ProcessResult r = Run({"import", "--in", folder.string(), "--format", "opossum"}, "", "dst");
+  ASSERT_TRUE(Succeeded(r));
+  r = Run({"import", "--in", file.string()}, "", "dst");
+  ASSERT_TRUE(Succeeded(r));
+  EXPECT_EQ(Summary(r).imported, 0u);
+  EXPECT_EQ(Summary(r).skipped, RichEvents().size());
+  const std::string dst = ReadAll("dst");
+  ExpectSameButDerivedIds(ReadAll("src"), dst);
+  EXPECT_NE(dst.find("\"id\": \"0b5e6f1c-1234-4abc-8def-0123456789ab\""), std::string::npos);
+  EXPECT_NE(dst.find("\"id\": \"ffffffff-ffff-4fff-bfff-ffffffffffff\""), std::string::npos);
 }
 
 // ---------------------------------------------------------------------------

@@ -15,8 +15,9 @@ struct BlockParser::Part {
   std::vector<Event> events;
   std::vector<uint64_t> lines;
   std::vector<uint64_t> positions;
-  Batch batch;  // when encoding
-  uint64_t error_line = 0;  // 0: none
+  Batch batch;                // when encoding
+  uint64_t error_line = 0;    // 0: none
+  uint64_t error_column = 0;  // 0: the line is JSON, but not a valid event
   std::string why;
 };
 
@@ -28,8 +29,8 @@ bool Blank(std::string_view s) {
 
 size_t CountLines(std::string_view s) {
   size_t n = 0;
-  for (const char* p = s.data(); (p = static_cast<const char*>(
-                                      std::memchr(p, '\n', s.data() + s.size() - p))) != nullptr;
+  for (const char* p = s.data();
+       (p = static_cast<const char*>(std::memchr(p, '\n', s.data() + s.size() - p))) != nullptr;
        ++p) {
     ++n;
   }
@@ -53,7 +54,8 @@ void BlockParser::Parse(std::string_view block, uint64_t first_line_no, const Si
   Run(block, first_line_no, false);
   for (auto& part : parts_) {
     Part& p = *part;
-    for (size_t i = 0; i < p.events.size(); ++i) sink(std::move(p.events[i]), p.lines[i], p.positions[i]);
+    for (size_t i = 0; i < p.events.size(); ++i)
+      sink(std::move(p.events[i]), p.lines[i], p.positions[i]);
     p.events.clear();
     if (p.error_line != 0) Fail(p);
     if (p.text.data() + p.text.size() == block.data() + block.size()) break;
@@ -71,8 +73,11 @@ void BlockParser::ParseInto(std::string_view block, uint64_t first_line_no, Batc
 }
 
 void BlockParser::Fail(const Part& p) const {
-  throw CliError::Invalid(source_ + " line " + std::to_string(p.error_line) + ": " + p.why,
-                          p.error_line);
+  std::string where = source_ + " line " + std::to_string(p.error_line);
+  if (p.error_column != 0) where += ", column " + std::to_string(p.error_column);
+  CliError e = CliError::Invalid(where + ": " + p.why, p.error_line);
+  if (p.error_column != 0) e.column = p.error_column;
+  throw e;
 }
 
 void BlockParser::Run(std::string_view block, uint64_t first_line_no, bool encode) {
@@ -86,7 +91,8 @@ void BlockParser::Run(std::string_view block, uint64_t first_line_no, bool encod
     if (i + 1 < want) {
       const size_t target = begin + (block.size() - begin) / (want - i);
       const void* nl = std::memchr(block.data() + target, '\n', block.size() - target);
-      end = nl == nullptr ? block.size() : static_cast<size_t>(static_cast<const char*>(nl) - block.data()) + 1;
+      end = nl == nullptr ? block.size()
+                          : static_cast<size_t>(static_cast<const char*>(nl) - block.data()) + 1;
     }
     Part& p = *parts_[used++];
     p.text = block.substr(begin, end - begin);
@@ -103,13 +109,15 @@ void BlockParser::Run(std::string_view block, uint64_t first_line_no, bool encod
     p.positions.clear();
     p.batch = Batch();  // a part left over from a failed call starts empty
     p.error_line = 0;
+    p.error_column = 0;
     Event reused;
     uint64_t line_no = p.first_line;
     size_t at = 0;
     while (at < p.text.size()) {
       const void* nl = std::memchr(p.text.data() + at, '\n', p.text.size() - at);
-      const size_t stop =
-          nl == nullptr ? p.text.size() : static_cast<size_t>(static_cast<const char*>(nl) - p.text.data());
+      const size_t stop = nl == nullptr
+                              ? p.text.size()
+                              : static_cast<size_t>(static_cast<const char*>(nl) - p.text.data());
       std::string_view l = p.text.substr(at, stop - at);
       at = stop + 1;
       if (!l.empty() && l.back() == '\r') l.remove_suffix(1);
@@ -123,6 +131,7 @@ void BlockParser::Run(std::string_view block, uint64_t first_line_no, bool encod
         // the block, then the reader's padding.
         if (!parser.Parse(l, true, &e, with_positions_ ? &position : nullptr, &p.why)) {
           p.error_line = line_no;
+          p.error_column = parser.error_column();
           return;
         }
         if (encode) {

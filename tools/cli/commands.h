@@ -29,6 +29,7 @@ std::unique_ptr<Store> OpenForRead(const StoreRef& ref);
 struct WriteOptions {
   Durability durability = Durability::kSync;
   bool write_protect_segments = false;  // Options::write_protect_segments
+  std::optional<uint64_t> segment_size;  // Options::segment_size; default: the store's
 };
 // Opens (creating when missing) a store for appending.
 std::unique_ptr<Store> OpenForWrite(const StoreRef& ref, const WriteOptions& options);

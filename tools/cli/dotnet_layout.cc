@@ -22,6 +22,7 @@
 
 #include "cli_error.h"
 #include "dotnet_json_text.h"
+#include "json_text.h"
 #include "json_writer.h"
 
 namespace opossum::cli {
@@ -84,6 +85,20 @@ constexpr size_t kMaxPendingIndexEntries = size_t{1} << 22;
 
 // ---------------------------------------------------------------------------
 // JSON reading
+
+// "not valid JSON at line L, column C: WHAT" for a file the parser refused
+// (the place found by a thorough scan of the text: simdjson gives none).
+std::string NotValidJson(std::string_view text, simdjson::error_code err) {
+  size_t offset = 0;
+  std::string what;
+  if (!FindJsonError(text, kMaxJsonDepth, &offset, &what)) {
+    return std::string("not valid JSON: ") + simdjson::error_message(err);
+  }
+  uint64_t line = 0, column = 0;
+  LineAndColumn(text, offset, &line, &column);
+  return "not valid JSON at line " + std::to_string(line) + ", column " + std::to_string(column) +
+         ": " + what;
+}
 
 simdjson::dom::parser& ThreadParser() {
   thread_local simdjson::dom::parser parser = [] {
@@ -386,7 +401,7 @@ std::string PositionsJson(const std::vector<uint64_t>& positions) {
 bool ParsePositions(std::string_view text, std::vector<uint64_t>* out, std::string* why) {
   simdjson::dom::element root;
   if (auto err = ThreadParser().parse(text.data(), text.size()).get(root)) {
-    *why = std::string("not valid JSON: ") + simdjson::error_message(err);
+    *why = NotValidJson(text, err);
     return false;
   }
   simdjson::dom::object obj;
@@ -530,7 +545,7 @@ std::optional<ExportCheckpoint> ReadCheckpoint(const fs::path& p) {
   };
   simdjson::dom::element root;
   if (auto err = ThreadParser().parse(text.data(), text.size()).get(root)) {
-    throw bad(std::string("not valid JSON: ") + simdjson::error_message(err));
+    throw bad(NotValidJson(text, err));
   }
   simdjson::dom::object obj;
   uint64_t format = 0;
@@ -751,7 +766,7 @@ bool ParseDotnetEvent(std::string_view json, Event* out, uint64_t* position, std
 
   simdjson::dom::element root;
   if (auto err = ThreadParser().parse(json.data(), json.size()).get(root)) {
-    return fail(std::string("not valid JSON: ") + simdjson::error_message(err));
+    return fail(NotValidJson(json, err));
   }
   simdjson::dom::object root_obj;
   if (root.get_object().get(root_obj)) return fail("not a JSON object");

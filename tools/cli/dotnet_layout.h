@@ -1,5 +1,5 @@
 // The folder layout of the .NET Opossum library, for export and import, so
-// that its users can move in both directions (issue: the readable JSON layer).
+// that its users can move in both directions (docs/json-layer.md).
 //
 // Under a folder:
 //   events/0000000001.json          one indented camelCase JSON file per event

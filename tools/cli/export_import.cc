@@ -10,6 +10,7 @@
 #include "batch_input.h"
 #include "block_parser.h"
 #include "commands.h"
+#include "derived_id.h"
 #include "dotnet_layout.h"
 #include "event_json.h"
 #include "json_reader.h"
@@ -84,7 +85,8 @@ uint64_t ResumeJsonl(int fd, const std::filesystem::path& path, std::string* las
   if (!parser.Parse(*last_line, false, &e, &position, &why) || position == 0) {
     throw CliError::Invalid(path.string() +
                             ": its last line is not an exported event, so the export cannot "
-                            "continue it (" + (why.empty() ? "no position" : why) + ")");
+                            "continue it (" +
+                            (why.empty() ? "no position" : why) + ")");
   }
   return position;
 }
@@ -125,9 +127,9 @@ void ExportJsonl(const Store& store, const ExportArgs& args) {
       std::string mine;
       if (!one.empty() && one[0].position() == last) AppendEventLine(&mine, one[0]);
       if (mine != last_line) {
-        throw CliError::Invalid(path.string() + " does not mirror this store: its event at position " +
-                                std::to_string(last) +
-                                " differs from the store's; export into a new file");
+        throw CliError::Invalid(
+            path.string() + " does not mirror this store: its event at position " +
+            std::to_string(last) + " differs from the store's; export into a new file");
       }
       start = std::max(start, last + 1);
     }
@@ -158,33 +160,81 @@ void ExportJsonl(const Store& store, const ExportArgs& args) {
     ThrowErrno("write-protecting", path);
   }
   std::string line = "{\"written\": " + std::to_string(written) +
-                     ", \"last_position\": " + std::to_string(std::max(last_written, start - 1)) + "}\n";
+                     ", \"last_position\": " + std::to_string(std::max(last_written, start - 1)) +
+                     "}\n";
   WriteAll(STDOUT_FILENO, line.data(), line.size(), "standard output");
 }
 
-struct ImportState {
-  Store* store = nullptr;
-  std::unique_ptr<Store> owned;
-  const StoreRef* ref = nullptr;
-  WriteOptions write;
-  BatchInput batch;
-  uint64_t imported = 0;
-  uint64_t first = 0;
-  uint64_t last = 0;
-
-  explicit ImportState(std::string source) : batch(std::move(source)) {}
-
-  void Flush() {
-    if (batch.empty()) return;
-    if (store == nullptr) {  // opened at the first batch: bad input creates nothing
-      owned = OpenForWrite(*ref, write);
-      store = owned.get();
-    }
-    const size_t n = batch.size();
-    last = batch.Append(store, std::nullopt);
-    if (first == 0) first = last - n + 1;
-    imported += n;
+// An import in progress. Every event gets an id (its own, or one derived
+// from its source position and content); an event whose id the store
+// already holds was imported before and is skipped; the rest go into
+// batches.
+class ImportState {
+ public:
+  ImportState(const StoreRef& ref, WriteOptions write, std::string source)
+      : ref_(ref), write_(write), batch_(std::move(source)) {
+    // The store as it is, for the ids already there: opened read-only, so
+    // that bad input still creates nothing. A missing store holds none.
+    Options o;
+    o.read_only = true;
+    o.create_if_missing = false;
+    Status s = Store::Open(ref.root, ref.name, o, &store_);
+    if (s.IsNotFound()) return;
+    if (!s.ok()) throw CliError::FromStatus(s);
+    reader_.emplace(store_->NewReader());
   }
+
+  // Adds the event found at `where` of the source (line `line`, or in
+  // `file`), unless the store holds its id. Flushes every `per_batch`.
+  template <typename Origin>
+  void Add(Event& e, SourcePosition where, const Origin& origin, uint64_t per_batch) {
+    if (!e.id) e.id = DerivedEventId(e, where);
+    if (reader_) {
+      std::optional<EventView> found;
+      Status s = reader_->ReadById(*e.id, &found);
+      if (!s.ok()) throw CliError::FromStatus(s);
+      if (found) {
+        ++skipped_;
+        return;
+      }
+    }
+    batch_.Add(e, origin);
+    if (batch_.size() >= per_batch) Flush();
+  }
+
+  // Appends the batch (opening the store for writing at the first one).
+  void Flush() {
+    if (batch_.empty()) return;
+    if (!writable_) {
+      reader_.reset();  // the read-only handle goes before the writable opens
+      store_.reset();
+      store_ = OpenForWrite(ref_, write_);
+      writable_ = true;
+    }
+    const size_t n = batch_.size();
+    last_ = batch_.Append(store_.get(), std::nullopt);
+    if (first_ == 0) first_ = last_ - n + 1;
+    imported_ += n;
+    reader_.emplace(store_->NewReader());  // it sees this batch
+  }
+
+  uint64_t imported() const { return imported_; }
+  uint64_t skipped() const { return skipped_; }
+  uint64_t seen() const { return imported_ + skipped_ + batch_.size(); }
+  uint64_t first() const { return first_; }
+  uint64_t last() const { return last_; }
+
+ private:
+  const StoreRef& ref_;
+  WriteOptions write_;
+  BatchInput batch_;
+  std::unique_ptr<Store> store_;
+  bool writable_ = false;
+  std::optional<Reader> reader_;  // none: the store does not exist
+  uint64_t imported_ = 0;
+  uint64_t skipped_ = 0;
+  uint64_t first_ = 0;
+  uint64_t last_ = 0;
 };
 
 }  // namespace
@@ -207,9 +257,7 @@ void RunImport(const StoreRef& ref, const ImportArgs& args) {
   CheckFormat(args.format);
   const bool from_stdin = args.format == "jsonl" && args.in == "-";
   const std::string source = from_stdin ? "standard input" : args.in.string();
-  ImportState st(source);
-  st.ref = &ref;
-  st.write = args.write;
+  ImportState st(ref, args.write, source);
   Progress progress("import");
   const uint64_t per_batch = args.batch_size == 0 ? UINT64_MAX : args.batch_size;
   try {
@@ -228,9 +276,10 @@ void RunImport(const StoreRef& ref, const ImportArgs& args) {
       LineReader lines(fd, source);
       BlockParser parser(true, source);
       std::string_view block;
-      uint64_t first_line = 0, previous = 0;
+      uint64_t first_line = 0, previous = 0, ordinal = 0;
       while (lines.NextBlock(&block, &first_line)) {
         parser.Parse(block, first_line, [&](Event&& e, uint64_t line_no, uint64_t position) {
+          ++ordinal;
           if (position != 0) {
             if (position <= previous) {
               throw CliError::Invalid(source + " line " + std::to_string(line_no) + ": position " +
@@ -241,35 +290,38 @@ void RunImport(const StoreRef& ref, const ImportArgs& args) {
             }
             previous = position;
           }
-          st.batch.Add(e, line_no);
-          if (st.batch.size() >= per_batch) st.Flush();
-          progress.Update(st.imported + st.batch.size());
+          const SourcePosition where =
+              position != 0 ? SourcePosition{SourcePosition::Kind::kPosition, position}
+                            : SourcePosition{SourcePosition::Kind::kOrdinal, ordinal};
+          st.Add(e, where, line_no, per_batch);
+          progress.Update(st.seen());
         });
       }
       st.Flush();
     } else {
       ReadDotnetFolder(
           args.in,
-          [&](Event&& e, uint64_t, const std::string& file) {
-            st.batch.Add(e, file);
-            if (st.batch.size() >= per_batch) st.Flush();
-            progress.Update(st.imported + st.batch.size());
+          [&](Event&& e, uint64_t position, const std::string& file) {
+            st.Add(e, SourcePosition{SourcePosition::Kind::kPosition, position}, file, per_batch);
+            progress.Update(st.seen());
           },
           nullptr);
       st.Flush();
     }
   } catch (CliError& e) {
     // With --batch-size, earlier batches are in: say how far the import got.
-    if (st.imported != 0) {
-      e.message += " (" + std::to_string(st.imported) + " events were imported before this, at positions " +
-                   std::to_string(st.first) + ".." + std::to_string(st.last) + ")";
+    if (st.imported() != 0) {
+      e.message += " (" + std::to_string(st.imported()) +
+                   " events were imported before this, at positions " + std::to_string(st.first()) +
+                   ".." + std::to_string(st.last()) + ")";
     }
     throw;
   }
-  progress.Finish(st.imported);
-  std::string out = "{\"imported\": " + std::to_string(st.imported) +
-                    ", \"first_position\": " + std::to_string(st.first) +
-                    ", \"last_position\": " + std::to_string(st.last) + "}\n";
+  progress.Finish(st.seen());
+  std::string out = "{\"imported\": " + std::to_string(st.imported()) +
+                    ", \"skipped\": " + std::to_string(st.skipped()) +
+                    ", \"first_position\": " + std::to_string(st.first()) +
+                    ", \"last_position\": " + std::to_string(st.last()) + "}\n";
   WriteAll(STDOUT_FILENO, out.data(), out.size(), "standard output");
 }
 

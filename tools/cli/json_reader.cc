@@ -42,8 +42,8 @@ bool StringArray(dom::element el, std::string_view field, std::vector<std::strin
   for (dom::element item : arr) {
     std::string_view s;
     if (item.get_string().get(s) != simdjson::SUCCESS) {
-      *why = "field \"" + std::string(field) + "\": element " + std::to_string(i) +
-             " is not a string";
+      *why =
+          "field \"" + std::string(field) + "\": element " + std::to_string(i) + " is not a string";
       return false;
     }
     (*out)[i].assign(s);
@@ -122,7 +122,7 @@ bool ParseDocument(dom::parser& parser, std::string_view json, bool padded, dom:
                    std::string* why) {
   auto r = parser.parse(json.data(), json.size(), !padded);
   if (r.error() != simdjson::SUCCESS) {
-    *why = std::string("malformed JSON: ") + simdjson::error_message(r.error());
+    *why = DescribeJsonError(json, kMaxJsonDepth, simdjson::error_message(r.error()));
     return false;
   }
   *out = r.value_unsafe();
@@ -150,10 +150,6 @@ namespace {
 
 namespace od = simdjson::ondemand;
 
-std::string Malformed(simdjson::error_code e) {
-  return std::string("malformed JSON: ") + simdjson::error_message(e);
-}
-
 // The rules of the event's fields, shared by both parsers: each finds a
 // field's value its own way and hands it here (a string value as nullopt
 // when it is not a string). Every setter returns false with *why set.
@@ -169,8 +165,8 @@ class EventFields {
 
   // Which field `key` names; unknown and repeated fields are errors.
   bool Begin(std::string_view key, Field* field) {
-    static constexpr std::string_view kNames[] = {"type", "tags", "data", "data_base64",
-                                                  "id", "metadata", "timestamp", "position"};
+    static constexpr std::string_view kNames[] = {"type", "tags",     "data",      "data_base64",
+                                                  "id",   "metadata", "timestamp", "position"};
     for (int f = 0; f <= kPosition; ++f) {
       if (key != kNames[f] || (f == kPosition && position_ == nullptr)) continue;
       if (seen_ & (1u << f)) return Fail("field " + Quoted(key) + " is given twice");
@@ -268,16 +264,41 @@ simdjson::error_code RawValue(od::value& v, std::string_view* raw) {
 
 }  // namespace
 
+bool EventParser::Malformed(std::string_view line, std::string_view parser_message,
+                            std::string* why) {
+  size_t offset = 0;
+  std::string what;
+  if (FindJsonError(line, kMaxJsonDepth, &offset, &what)) {
+    uint64_t line_no = 0;
+    LineAndColumn(line, offset, &line_no, &error_column_);
+    *why = "malformed JSON: " + what;
+  } else {
+    *why = "malformed JSON: " + std::string(parser_message);
+  }
+  return false;
+}
+
 bool EventParser::Parse(std::string_view line, bool padded, Event* out, uint64_t* position,
                         std::string* why) {
+  error_column_ = 0;
   auto parsed = impl_->dom.parse(line.data(), line.size(), !padded);
   if (parsed.error() == simdjson::NUMBER_ERROR || parsed.error() == simdjson::NUMBER_OUT_OF_RANGE) {
     // A number beyond what the parser represents (valid JSON all the same):
     // the slower parser that keeps numbers as text.
-    return ParseKeepingNumbers(line, padded, out, position, why);
+    // It reads lazily: a value of the wrong type may hide a syntax error
+    // behind it, which is the one to report.
+    if (ParseKeepingNumbers(line, padded, out, position, why)) return true;
+    size_t offset = 0;
+    std::string what;
+    if (error_column_ == 0 && FindJsonError(line, kMaxJsonDepth, &offset, &what)) {
+      return Malformed(line, what, why);
+    }
+    return false;
   }
   EventFields fields(out, position, why);
-  if (parsed.error() != simdjson::SUCCESS) return fields.Fail(Malformed(parsed.error()));
+  if (parsed.error() != simdjson::SUCCESS) {
+    return Malformed(line, simdjson::error_message(parsed.error()), why);
+  }
   dom::object obj;
   if (parsed.value_unsafe().get_object().get(obj) != simdjson::SUCCESS) {
     return fields.Fail("an event must be a JSON object");
@@ -289,7 +310,9 @@ bool EventParser::Parse(std::string_view line, bool padded, Event* out, uint64_t
     if (!fields.Begin(key, &f)) return false;
     bool ok = true;
     switch (f) {
-      case EventFields::kType: ok = fields.Type(StringOf(value.get_string())); break;
+      case EventFields::kType:
+        ok = fields.Type(StringOf(value.get_string()));
+        break;
       case EventFields::kTags: {
         dom::array arr;
         if (value.get_array().get(arr) != simdjson::SUCCESS) return fields.TagsNotArray();
@@ -309,16 +332,21 @@ bool EventParser::Parse(std::string_view line, bool padded, Event* out, uint64_t
           impl_->compact.clear();
           std::string problem;
           if (!CompactJson(line, kMaxJsonDepth, &impl_->compact, &problem, &spans)) {
-            return fields.Fail("malformed JSON: " + problem);
+            return Malformed(line, problem, why);
           }
         }
         if (index >= spans.size()) return fields.Fail("malformed JSON: members not found");
-        out->data.assign(impl_->compact, spans[index].first, spans[index].second - spans[index].first);
+        out->data.assign(impl_->compact, spans[index].first,
+                         spans[index].second - spans[index].first);
         fields.Data();
         break;
       }
-      case EventFields::kDataBase64: ok = fields.DataBase64(StringOf(value.get_string())); break;
-      case EventFields::kId: ok = fields.Id(StringOf(value.get_string())); break;
+      case EventFields::kDataBase64:
+        ok = fields.DataBase64(StringOf(value.get_string()));
+        break;
+      case EventFields::kId:
+        ok = fields.Id(StringOf(value.get_string()));
+        break;
       case EventFields::kMetadata: {
         dom::object md;
         if (value.get_object().get(md) != simdjson::SUCCESS) return fields.MetadataNotObject();
@@ -327,7 +355,9 @@ bool EventParser::Parse(std::string_view line, bool padded, Event* out, uint64_t
         }
         break;
       }
-      case EventFields::kTimestamp: ok = fields.Timestamp(StringOf(value.get_string())); break;
+      case EventFields::kTimestamp:
+        ok = fields.Timestamp(StringOf(value.get_string()));
+        break;
       case EventFields::kPosition: {
         uint64_t p = 0;
         ok = fields.Position(value.get_uint64().get(p) == simdjson::SUCCESS ? std::optional(p)
@@ -353,12 +383,15 @@ bool EventParser::ParseKeepingNumbers(std::string_view line, bool padded, Event*
     impl_->padded.resize(line.size() + simdjson::SIMDJSON_PADDING, ' ');
     view = simdjson::padded_string_view(impl_->padded.data(), line.size(), impl_->padded.size());
   }
+  auto malformed = [&](simdjson::error_code e) {
+    return Malformed(line, simdjson::error_message(e), why);
+  };
   od::document doc;
-  if (auto e = impl_->ondemand.iterate(view).get(doc)) return fields.Fail(Malformed(e));
+  if (auto e = impl_->ondemand.iterate(view).get(doc)) return malformed(e);
   od::object obj;
   if (auto e = doc.get_object().get(obj)) {
-    return fields.Fail(e == simdjson::INCORRECT_TYPE ? "an event must be a JSON object"
-                                                     : Malformed(e));
+    return e == simdjson::INCORRECT_TYPE ? fields.Fail("an event must be a JSON object")
+                                         : malformed(e);
   }
   // A value that is not of the expected type is the field's error; any other
   // failure is malformed JSON.
@@ -372,19 +405,22 @@ bool EventParser::ParseKeepingNumbers(std::string_view line, bool padded, Event*
   };
   for (auto field_result : obj) {
     std::string_view key;
-    if (auto e = field_result.error()) return fields.Fail(Malformed(e));
+    if (auto e = field_result.error()) return malformed(e);
     od::field field = field_result.value_unsafe();
-    if (auto e = field.unescaped_key().get(key)) return fields.Fail(Malformed(e));
+    if (auto e = field.unescaped_key().get(key)) return malformed(e);
     const std::string key_text(key);  // the parser's buffer is reused below
     od::value value = field.value();
     EventFields::Field f;
     if (!fields.Begin(key_text, &f)) return false;
     bool ok = true;
     switch (f) {
-      case EventFields::kType: ok = fields.Type(string_of(value)); break;
+      case EventFields::kType:
+        ok = fields.Type(string_of(value));
+        break;
       case EventFields::kTags: {
         od::array arr;
-        if ((err = value.get_array().get(arr)) == simdjson::INCORRECT_TYPE) return fields.TagsNotArray();
+        if ((err = value.get_array().get(arr)) == simdjson::INCORRECT_TYPE)
+          return fields.TagsNotArray();
         if (err != simdjson::SUCCESS) break;
         size_t i = 0;
         for (auto item : arr) {
@@ -410,8 +446,12 @@ bool EventParser::ParseKeepingNumbers(std::string_view line, bool padded, Event*
         fields.Data();
         break;
       }
-      case EventFields::kDataBase64: ok = fields.DataBase64(string_of(value)); break;
-      case EventFields::kId: ok = fields.Id(string_of(value)); break;
+      case EventFields::kDataBase64:
+        ok = fields.DataBase64(string_of(value));
+        break;
+      case EventFields::kId:
+        ok = fields.Id(string_of(value));
+        break;
       case EventFields::kMetadata: {
         od::object md;
         if ((err = value.get_object().get(md)) == simdjson::INCORRECT_TYPE) {
@@ -431,7 +471,9 @@ bool EventParser::ParseKeepingNumbers(std::string_view line, bool padded, Event*
         }
         break;
       }
-      case EventFields::kTimestamp: ok = fields.Timestamp(string_of(value)); break;
+      case EventFields::kTimestamp:
+        ok = fields.Timestamp(string_of(value));
+        break;
       case EventFields::kPosition: {
         uint64_t p = 0;
         ok = fields.Position(value.get_uint64().get(p) == simdjson::SUCCESS ? std::optional(p)
@@ -439,13 +481,13 @@ bool EventParser::ParseKeepingNumbers(std::string_view line, bool padded, Event*
         break;
       }
     }
-    if (err != simdjson::SUCCESS) return fields.Fail(Malformed(err));
+    if (err != simdjson::SUCCESS) return malformed(err);
     if (!ok) return false;
   }
   // Nothing but whitespace may follow the object.
   const char* at = nullptr;
   if (doc.current_location().get(at) == simdjson::SUCCESS) {
-    return fields.Fail("malformed JSON: text after the event's object");
+    return Malformed(line, "text after the event's object", why);
   }
   return fields.Finish();
 }

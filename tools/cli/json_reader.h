@@ -1,6 +1,7 @@
-// Reading the command line's input JSON (../shared/contract/cli.md): events,
+// Reading the command line's input JSON (docs/json-layer.md): events,
 // queries and append conditions, with simdjson. Every error says which field
-// is wrong and why; unknown fields are errors.
+// is wrong and why, and malformed JSON where (line and column); unknown
+// fields are errors.
 #ifndef OPOSSUM_CLI_JSON_READER_H_
 #define OPOSSUM_CLI_JSON_READER_H_
 
@@ -33,13 +34,20 @@ class EventParser {
   }
   // The same, also accepting the `read` format's "position" field (for
   // import): *position is set to it, or 0 when the line has none.
-  bool Parse(std::string_view line, bool padded, Event* out, uint64_t* position,
-             std::string* why);
+  bool Parse(std::string_view line, bool padded, Event* out, uint64_t* position, std::string* why);
+  // After a failed Parse: the 1-based column (in characters) where the line
+  // stops being valid JSON, or 0 when it is valid JSON but not a valid event.
+  uint64_t error_column() const { return error_column_; }
 
  private:
   // For lines with numbers beyond what the fast parser represents.
   bool ParseKeepingNumbers(std::string_view line, bool padded, Event* out, uint64_t* position,
                            std::string* why);
+  // Sets *why and error_column_ for a line a parser found malformed (the
+  // place found again by a thorough scan: simdjson gives no position);
+  // returns false.
+  bool Malformed(std::string_view line, std::string_view parser_message, std::string* why);
+  uint64_t error_column_ = 0;
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };

@@ -26,6 +26,7 @@ std::unique_ptr<Store> OpenForWrite(const StoreRef& ref, const WriteOptions& opt
   Options o;
   o.durability = options.durability;
   o.write_protect_segments = options.write_protect_segments;
+  if (options.segment_size) o.segment_size = *options.segment_size;
   std::unique_ptr<Store> store;
   Status s = Store::Open(ref.root, ref.name, o, &store);
   if (!s.ok()) throw CliError::FromStatus(s);
