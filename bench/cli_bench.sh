@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The command line's speed (issue 3): `opossum append` of N JSON lines from a
+# The command line's speed: `opossum append` of N JSON lines from a
 # file in one batch (sync durability), and `opossum read` of all of them to
 # /dev/null, each repeated; prints events/s per run and the best.
 #

@@ -1,5 +1,5 @@
 // Fuzz target: random operation sequences against a model of the contract
-// (../shared/contract/semantics.md).
+// (the contract in engine/include/opossum/).
 //
 // The fuzzer's bytes decode into up to 48 operations on one store: appends
 // (1..3 events of types A/B/C with tags from a small set, sometimes with

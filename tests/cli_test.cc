@@ -898,27 +898,52 @@ TEST_F(CliUsage, SegmentSizeSetsTheSizeOfNewSegments) {
     for (const auto& e : fs::directory_iterator(store_dir(store) / "segments")) {
       sizes.push_back(fs::file_size(e.path()));
     }
+    std::sort(sizes.begin(), sizes.end());
     return sizes;
+  };
+  // The option a store was created with: the ledger's segment_size field
+  // (docs/format-ledger.md: 8 bytes, little-endian, at offset 16).
+  auto created_with = [&](const std::string& store) {
+    const std::string ledger = ReadFileBytes(store_dir(store) / "ledger");
+    uint64_t v = 0;
+    for (int i = 7; i >= 0 && ledger.size() >= 24; --i) {
+      v = (v << 8) | static_cast<unsigned char>(ledger[16 + i]);
+    }
+    return v;
   };
   const std::string one = R"({"type": "A"})"
                           "\n";
   ProcessResult r = Run({"append", "--segment-size", "2M"}, one, "two");
   ASSERT_TRUE(Succeeded(r));
-  EXPECT_EQ(segment_sizes("two"), (std::vector<uintmax_t>{2u << 20}));
+  EXPECT_EQ(created_with("two"), 2u << 20);
+  // Every store starts with a 1 MiB segment; segments double up to the size.
+  EXPECT_EQ(segment_sizes("two"), (std::vector<uintmax_t>{1u << 20}));
+  const std::string big = R"({"type": "Big", "data": ")" + std::string(300000, 'x') + "\"}\n";
+  // The option holds for the segments each command creates (a store does not
+  // remember it): these appends give it again.
+  for (int i = 0; i < 12; ++i) {
+    ASSERT_TRUE(Succeeded(Run({"append", "--segment-size", "2M"}, big, "two")));
+  }
+  const std::vector<uintmax_t> grown = segment_sizes("two");
+  ASSERT_GE(grown.size(), 3u);
+  EXPECT_EQ(grown.front(), 1u << 20);
+  EXPECT_EQ(grown.back(), 2u << 20) << "segments stop doubling at --segment-size";
   r = Run({"append", "--segment-size", "1048576"}, one, "bytes");
   ASSERT_TRUE(Succeeded(r));
+  EXPECT_EQ(created_with("bytes"), 1u << 20);
   EXPECT_EQ(segment_sizes("bytes"), (std::vector<uintmax_t>{1u << 20}));
   r = Run({"append", "--segment-size", "3mib"}, one, "mib");
   ASSERT_TRUE(Succeeded(r));
-  EXPECT_EQ(segment_sizes("mib"), (std::vector<uintmax_t>{3u << 20}));
+  EXPECT_EQ(created_with("mib"), 3u << 20);
   r = Run({"append"}, one, "default");
   ASSERT_TRUE(Succeeded(r));
-  EXPECT_EQ(segment_sizes("default"), (std::vector<uintmax_t>{64u << 20}));
+  EXPECT_EQ(created_with("default"), 64u << 20);
+  EXPECT_EQ(segment_sizes("default"), (std::vector<uintmax_t>{1u << 20}));
   const fs::path in = dir() / "in.jsonl";
   ASSERT_TRUE(WriteFileBytes(in, TenEvents()));
   r = Run({"import", "--in", in.string(), "--segment-size", "1024K"}, "", "imported");
   ASSERT_TRUE(Succeeded(r));
-  EXPECT_EQ(segment_sizes("imported"), (std::vector<uintmax_t>{1u << 20}));
+  EXPECT_EQ(created_with("imported"), 1u << 20);
   EXPECT_EQ(Head("imported"), 10u);
 
   for (const std::string bad :
@@ -1743,6 +1768,17 @@ TEST_F(CliCondition, QueryItemsTheStoreRefusesExitTwoWithItsMessage) {
   ASSERT_TRUE(FailedWith(r, 2, "invalid"));
   EXPECT_NE(ErrorOf(r)["message"].text.find("condition query item 0"), std::string::npos) << r.err;
   EXPECT_EQ(ReadAll(), before);
+  // On a store that does not exist: refused as invalid, and nothing created.
+  const ProcessResult fresh =
+      Run({"append", "--condition", R"({"fail_if_events_match":{"items":[{"tags":[""]}]}})"},
+          R"({"type": "B"})"
+          "\n",
+          "fresh");
+  ASSERT_TRUE(FailedWith(fresh, 2, "invalid"));
+  EXPECT_FALSE(fs::exists(store_dir("fresh")));
+  const ProcessResult read = Run({"read", "--query", R"({"items":[{"tags":[""]}]})"}, "", "fresh");
+  ASSERT_TRUE(FailedWith(read, 2, "invalid"));
+  EXPECT_FALSE(fs::exists(store_dir("fresh")));
 }
 
 // ---------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-// Contract tests: one test per rule of /work/shared/contract/semantics.md,
+// Contract tests: one test per rule of the store's contract (the public headers),
 // written against the public API only. Reads are checked against a
 // brute-force model of the store kept by the test.
 #include <gtest/gtest.h>
@@ -263,6 +263,11 @@ TEST(ContractQuery, ItemsWhoseTypesOrTagsBreakTheEventRulesAreInvalid) {
     Status s = store->Read(c.query, {}, &out);
     EXPECT_TRUE(s.IsInvalidArgument()) << s.ToString();
     EXPECT_EQ(s.message().rfind("query item ", 0), 0u) << s.message();
+    // The same check, before any store is involved.
+    EXPECT_TRUE(c.query.Check().IsInvalidArgument());
+    EXPECT_EQ(c.query.Check().message(), s.message());
+    EXPECT_EQ(AppendCondition{.fail_if_events_match = c.query}.Check().message(),
+              "condition " + s.message());
     EXPECT_NE(s.message().find(c.names), std::string::npos) << s.message();
     EXPECT_TRUE(out.empty());
     std::optional<EventView> last;
@@ -286,6 +291,9 @@ TEST(ContractQuery, ItemsWhoseTypesOrTagsBreakTheEventRulesAreInvalid) {
   std::vector<EventView> out;
   EXPECT_TRUE(store->Read(Query::Of({std::string(255, 't')}, {std::string(255, 'g')}), {}, &out).ok());
   EXPECT_TRUE(store->Read(Query::ForTags({"caf\xc3\xa9:\xe2\x82\xac"}), {}, &out).ok());
+  EXPECT_TRUE(Query::Of({std::string(255, 't')}, {std::string(255, 'g')}).Check().ok());
+  EXPECT_TRUE(Query::All().Check().ok());
+  EXPECT_TRUE(Query{{QueryItem{}}}.Check().IsInvalidArgument());
 }
 
 TEST(ContractQuery, TagsMatchExactlyNotByPrefix) {

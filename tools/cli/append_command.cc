@@ -17,6 +17,9 @@ void RunAppend(const StoreRef& ref, const AppendArgs& args) {
     AppendCondition c;
     std::string why;
     if (!ParseCondition(args.condition, &c, &why)) throw CliError::Invalid("--condition: " + why);
+    // Checked before the store is opened: a condition the store would refuse
+    // creates nothing, not even a missing store.
+    if (Status s = c.Check(); !s.ok()) throw CliError::FromStatus(s);
     condition = std::move(c);
   }
   // Parse everything first: bad input creates and appends nothing.

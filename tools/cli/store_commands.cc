@@ -38,6 +38,8 @@ Query QueryArg(const std::string& json) {
   Query q;
   std::string why;
   if (!json.empty() && !ParseQuery(json, &q, &why)) throw CliError::Invalid("--query: " + why);
+  // Refused as invalid input whether or not the store exists.
+  if (Status s = q.Check(); !s.ok()) throw CliError::FromStatus(s);
   return q;
 }
 }  // namespace

@@ -27,6 +27,8 @@
 #include <utility>
 #include <vector>
 
+#include "opossum/status.h"
+
 namespace opossum {
 
 struct QueryItem {
@@ -53,11 +55,18 @@ struct Query {
     return *this;
   }
   bool MatchesAll() const { return items.empty(); }
+  // The check every call that takes a query makes: kInvalidArgument naming
+  // the first item and value that break the rules above, else OK. Lets a
+  // program refuse a query built from input before it opens anything.
+  Status Check() const;
 };
 
 struct AppendCondition {
   Query fail_if_events_match{};
   std::optional<uint64_t> after{};  // none: any matching event fails the append
+  // Query::Check of the condition's query, as Append makes it (the message
+  // says "condition query item N: ...").
+  Status Check() const;
 };
 
 struct ReadOptions {

@@ -183,25 +183,17 @@ bool Checker::Run() {
     bool scalar = true;
     switch (*p) {
       case '{':
-        ++p;
+      case '[': {
+        const uint8_t open = *p++;
         SkipWs(p);
-        if (p < end_ && *p == '}') {
+        if (p < end_ && *p == (open == '{' ? '}' : ']')) {
           ++p;
           break;
         }
-        Push('{');
+        Push(open);
         scalar = false;
         break;
-      case '[':
-        ++p;
-        SkipWs(p);
-        if (p < end_ && *p == ']') {
-          ++p;
-          break;
-        }
-        Push('[');
-        scalar = false;
-        break;
+      }
       case '"':
         if (!String(p)) return false;
         break;

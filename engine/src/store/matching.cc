@@ -26,6 +26,19 @@ Status ValidateQuery(const Query& q, const char* what) {
   return Status::Ok();
 }
 
+}  // namespace opossum::internal
+
+namespace opossum {
+
+Status Query::Check() const { return internal::ValidateQuery(*this, "query"); }
+Status AppendCondition::Check() const {
+  return internal::ValidateQuery(fail_if_events_match, "condition query");
+}
+
+}  // namespace opossum
+
+namespace opossum::internal {
+
 bool TableMatches(const void* table, const Query& q) {
   if (q.items.empty()) return true;
   std::string_view type = format::TableType(table);
