@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The embedding tests (ctest: embed_subdirectory, embed_fetchcontent,
-# embed_lean_build). Each configures and builds a separate tree with the
+# embed_lean). Each configures and builds a separate tree with the
 # generator, compiler and build type of the build that runs it:
 #
 #   run.sh subdirectory|fetchcontent|lean SOURCE WORK GENERATOR CXX BUILD_TYPE WERROR
@@ -47,7 +47,8 @@ fail() {
 hidden_args=(-DCMAKE_DISABLE_FIND_PACKAGE_GTest=ON -DCMAKE_DISABLE_FIND_PACKAGE_benchmark=ON
              -DCMAKE_DISABLE_FIND_PACKAGE_SQLite3=ON)
 hide_test_and_bench_deps() {
-  local dir=$work/pkgconfig-visible d pc name
+  # One folder per mode: the modes run at the same time under ctest -j.
+  local dir=$work/pkgconfig-visible-$mode d pc name
   rm -rf "$dir"
   mkdir -p "$dir"
   local IFS=:
