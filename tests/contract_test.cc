@@ -557,8 +557,20 @@ TEST(ContractTags, TagHelperJoinsKeyAndValueWithColon) {
   EXPECT_EQ(Tag("a:b", "c"), "a:b:c");
 }
 
+// SplitTag takes what outlives its parts, and refuses a temporary string
+// (SplitTag(Tag(k, v)) would leave them pointing into freed memory).
+template <typename T>
+concept Splittable = requires(T&& t) { SplitTag(std::forward<T>(t)); };
+static_assert(Splittable<std::string&>);
+static_assert(Splittable<const std::string&>);
+static_assert(Splittable<std::string_view>);
+static_assert(Splittable<const char*>);
+static_assert(!Splittable<std::string>);
+static_assert(!Splittable<std::string&&>);
+
 TEST(ContractTags, SplitTagAndTagValueUndoTheTagHelper) {
-  TagParts parts = SplitTag(Tag("course", "c1"));
+  const std::string course_tag = Tag("course", "c1");
+  TagParts parts = SplitTag(course_tag);
   EXPECT_EQ(parts.key, "course");
   EXPECT_EQ(parts.value, "c1");
   parts = SplitTag("a:b:c");

@@ -65,6 +65,10 @@ inline TagParts SplitTag(std::string_view tag) {
   if (colon == std::string_view::npos) return TagParts{tag, {}};
   return TagParts{tag.substr(0, colon), tag.substr(colon + 1)};
 }
+inline TagParts SplitTag(const char* tag) { return SplitTag(std::string_view(tag)); }
+// Refused at compile time: the parts of a temporary string (SplitTag(Tag(k,
+// v))) would point into freed memory. Keep the string in a variable.
+TagParts SplitTag(std::string&& tag) = delete;
 
 // An event to append.
 // Every field has a default, so designated initializers may name any subset.
