@@ -29,8 +29,9 @@
 #include <mutex>
 #include <vector>
 
-#include "format/checksum.h"
+#include "format/key_hash.h"
 #include "io/growable_map.h"
+#include "opossum/event.h"
 #include "opossum/status.h"
 
 namespace opossum::index {
@@ -38,7 +39,8 @@ namespace opossum::index {
 // ON-DISK FORMAT.
 constexpr uint64_t kKeysMagic = 0x5359454b534f504fULL;      // "OPOSKEYS"
 constexpr uint64_t kPostingsMagic = 0x54534f50534f504fULL;  // "OPOSPOST"
-// 2: check bits in slots, blocks and entries; 3: and in the indexed-through mark
+// 2: check bits in slots, blocks and entries; 3: and in the indexed-through
+// mark; 4: the postings' alloc_end sealed in the key table's header
 constexpr uint32_t kIndexVersion = 4;
 constexpr uint64_t kIndexHeaderSize = 64;
 constexpr uint64_t kInitialKeyCapacity = 1024;
@@ -80,7 +82,6 @@ constexpr uint64_t kCountMask = (uint64_t{1} << 40) - 1;
 
 class KeyIndex;
 
-// Iterates one key's positions within [lo, hi] forwards or backwards.
 // Iterates one key's positions within [lo, hi] forwards or backwards,
 // checking every block and entry on the way.
 class PostingCursor {
@@ -156,6 +157,8 @@ class KeyIndex {
   // table slots and posting blocks prefetched ahead: a group's keys are
   // spread over the whole table, so this hides most cache misses.
   Status InsertAll(const std::vector<Entry>& entries, bool* grown);
+  // Insert for every key of a committed event (index/event_keys.h).
+  Status InsertEvent(const EventView& ev, bool* grown);
 
   // Grows the table, before a group's bytes are written, so that `new_keys`
   // more keys fit. (A posting block that cannot be allocated later only
