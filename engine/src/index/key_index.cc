@@ -395,6 +395,49 @@ Status KeyIndex::InsertEvent(const EventView& ev, bool* grown) {
   return s;
 }
 
+Status KeyIndex::Verify(std::vector<std::pair<uint64_t, uint64_t>> keys, uint64_t mark) const {
+  if (!BlocksBelowAllocEnd()) {
+    return Status::Corruption(format::PostingsPath(dir_).string() +
+                              ": alloc_end (offset 16) lies below a key's blocks");
+  }
+  std::sort(keys.begin(), keys.end());
+  keys.erase(
+      std::remove_if(keys.begin(), keys.end(), [mark](const auto& k) { return k.second > mark; }),
+      keys.end());
+  uint64_t seen_entries = 0;
+  std::string bad;
+  ForEachKey([&](uint64_t hash, uint8_t, const KeySlot* slot) {
+    if (!bad.empty()) return;
+    if (!SlotIntact(slot)) {
+      bad = "the slot of key " + std::to_string(hash) + " fails its check";
+      return;
+    }
+    auto it = std::lower_bound(keys.begin(), keys.end(), std::make_pair(hash, uint64_t{0}));
+    PostingCursor c(this, slot, 1, mark, false);
+    for (uint64_t p = c.Next(); p != 0; p = c.Next(), ++it) {
+      if (it == keys.end() || it->first != hash || it->second != p) {
+        bad = "key " + std::to_string(hash) + " lists position " + std::to_string(p) + " wrongly";
+        return;
+      }
+      ++seen_entries;
+    }
+    if (c.failed()) {
+      bad = "the list of key " + std::to_string(hash) + " is damaged";
+      return;
+    }
+    if (it != keys.end() && it->first == hash) {
+      bad = "key " + std::to_string(hash) + " misses position " + std::to_string(it->second);
+    }
+  });
+  if (!bad.empty()) return Status::Corruption(format::PostingsPath(dir_).string() + ": " + bad);
+  if (seen_entries != keys.size()) {
+    return Status::Corruption(format::KeysPath(dir_).string() + ": " +
+                              std::to_string(keys.size() - seen_entries) +
+                              " index entries are missing");
+  }
+  return Status::Ok();
+}
+
 Status KeyIndex::InsertAll(const std::vector<Entry>& entries, bool* grown) {
   constexpr size_t kSlotAhead = 16, kBlockAhead = 8;
   const size_t n = entries.size();

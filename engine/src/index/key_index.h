@@ -27,6 +27,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <utility>
 #include <vector>
 
 #include "format/key_hash.h"
@@ -167,6 +168,13 @@ class KeyIndex {
 
   uint64_t indexed_through() const;
   void SetIndexedThrough(uint64_t position);
+
+  // Verify's check of the key index: alloc_end lies above every block (or
+  // the next new list would be written over one), every slot passes its
+  // check, and the list of each key hash holds exactly the positions up to
+  // `mark` (the indexed-through mark, at most the head) of `keys`: (key
+  // hash, position) of every event up to the head (index/event_keys.h).
+  Status Verify(std::vector<std::pair<uint64_t, uint64_t>> keys, uint64_t mark) const;
 
   // Calls fn(hash, kind, slot) for every key.
   void ForEachKey(const std::function<void(uint64_t, uint8_t, const KeySlot*)>& fn) const;

@@ -14,6 +14,7 @@
 
 #include "format/filenames.h"
 #include "format/layout.h"
+#include "index/indexes.h"
 
 namespace opossum::internal {
 
@@ -117,10 +118,8 @@ Status StoreCore::OpenFiles() {
 
   // The indexes are derived data: missing, damaged or stale ones are rebuilt.
   // While other processes have the store open, a writer among them moves the
-  // files on: it grows the position index and renames a new key table into
-  // place before it publishes them in the ledger, and indexes a group just
-  // before it commits it. So the ledger is read first, and files opened after
-  // that read are at least as far along as it says.
+  // files on before it publishes them in the ledger: the ledger is read
+  // first (index::OpenTrusted).
   const bool exclusive = writable_ && alone;
   uint64_t head = 0;
   {
@@ -128,28 +127,8 @@ Status StoreCore::OpenFiles() {
     head = ledger_.LatestCommit(&commit) ? commit.head : 0;
     head = std::max(head, ledger_.published_head());
   }
-  const uint64_t keys_generation = ledger_.keys_generation();
-  bool index_ok = true;
-  for (const fs::path& file : format::IndexFiles(index_dir))
-    index_ok = index_ok && fs::exists(file);
-  keys_ = std::make_unique<index::KeyIndex>();
-  positions_ = std::make_unique<index::PositionIndex>();
-  index_ok = index_ok && positions_->Open(format::PositionsPath(index_dir), writable_).ok();
-  index_ok = index_ok && keys_->Open(index_dir, writable_, keys_generation).ok();
-  index_ok = index_ok && keys_->generation() >= keys_generation;
-  index_ok = index_ok && keys_->CheckSealAndUnseal(writable_).ok();
-  if (index_ok) {
-    // Alone, nothing may be indexed past the commit: a writer that died
-    // between indexing its group and committing it leaves entries for
-    // positions that recovery may give to other events. With others, the
-    // live writer's group may be indexed and not yet committed; its room in
-    // the position index was made before (read the mark, then the size).
-    const uint64_t indexed = keys_->indexed_through();
-    index_ok = keys_->HeaderPlausible(exclusive ? head : UINT64_MAX) &&
-               (!exclusive || keys_->SealCoversAllocEnd() || keys_->BlocksBelowAllocEnd()) &&
-               positions_->RefreshSize().ok() &&
-               positions_->Covers(exclusive ? head : std::max(head, indexed));
-  }
+  const bool index_ok = index::OpenTrusted(index_dir, writable_, ledger_.keys_generation(), head,
+                                           exclusive, &positions_, &keys_);
   if (!index_ok && !exclusive) {
     return fail(Status::Corruption("the indexes in " + index_dir.string() +
                                    " are damaged; open the store for writing while no other "
@@ -164,13 +143,8 @@ Status StoreCore::OpenFiles() {
         !ledger_.clean() && (io::BootId().empty() || ledger_.boot_id() != io::BootId());
     if (!index_ok) {
       // Recreate the damaged files from scratch.
-      for (const fs::path& file : format::IndexFiles(index_dir)) {
-        if (!(s = io::RemoveFile(file)).ok()) return fail(s);
-      }
-      positions_ = std::make_unique<index::PositionIndex>();
-      keys_ = std::make_unique<index::KeyIndex>();
-      if (!(s = positions_->Open(format::PositionsPath(index_dir), true)).ok()) return fail(s);
-      if (!(s = keys_->Open(index_dir, true, ledger_.keys_generation())).ok()) return fail(s);
+      s = index::Recreate(index_dir, ledger_.keys_generation(), &positions_, &keys_);
+      if (!s.ok()) return fail(s);
     }
     s = Recover(restarted || !index_ok);
     if (s.ok()) {

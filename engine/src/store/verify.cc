@@ -1,6 +1,7 @@
 // Verify (every checksum, the chain, gapless positions, every index entry)
 // and statistics.
 #include <algorithm>
+#include <utility>
 
 #include "format/batch.h"
 #include "format/filenames.h"
@@ -43,55 +44,8 @@ Status StoreCore::Verify(const std::function<void(uint64_t, uint64_t)>& progress
                              [&](uint64_t hash, format::KeyKind) { keys.emplace_back(hash, p); });
     }
   }
-  // 2. The key index: its allocation mark lies above every block (or the
-  // next new list would be written over one), every slot passes its check,
-  // and the list of each key hash holds exactly the positions, up to the
-  // indexed-through mark, of the events with a key of that hash.
-  const std::filesystem::path index_dir = format::IndexDir(path_);
-  if (!keys_->BlocksBelowAllocEnd()) {
-    return Status::Corruption(format::PostingsPath(index_dir).string() +
-                              ": alloc_end (offset 16) lies below a key's blocks");
-  }
-  const uint64_t mark = std::min(keys_->indexed_through(), head);
-  std::sort(keys.begin(), keys.end());
-  keys.erase(
-      std::remove_if(keys.begin(), keys.end(), [mark](const auto& k) { return k.second > mark; }),
-      keys.end());
-  uint64_t seen_entries = 0;
-  std::string bad;
-  keys_->ForEachKey([&](uint64_t hash, uint8_t, const index::KeySlot* slot) {
-    if (!bad.empty()) return;
-    if (!index::KeyIndex::SlotIntact(slot)) {
-      bad = "the slot of key " + std::to_string(hash) + " fails its check";
-      return;
-    }
-    auto lo = std::lower_bound(keys.begin(), keys.end(), std::make_pair(hash, uint64_t{0}));
-    index::PostingCursor c(keys_.get(), slot, 1, mark, false);
-    auto it = lo;
-    for (uint64_t p = c.Next(); p != 0; p = c.Next(), ++it) {
-      if (it == keys.end() || it->first != hash || it->second != p) {
-        bad = "key " + std::to_string(hash) + " lists position " + std::to_string(p) + " wrongly";
-        return;
-      }
-      ++seen_entries;
-    }
-    if (c.failed()) {
-      bad = "the list of key " + std::to_string(hash) + " is damaged";
-      return;
-    }
-    if (it != keys.end() && it->first == hash) {
-      bad = "key " + std::to_string(hash) + " misses position " + std::to_string(it->second);
-    }
-  });
-  if (!bad.empty()) {
-    return Status::Corruption(format::PostingsPath(index_dir).string() + ": " + bad);
-  }
-  if (seen_entries != keys.size()) {
-    return Status::Corruption(format::KeysPath(index_dir).string() + ": " +
-                              std::to_string(keys.size() - seen_entries) +
-                              " index entries are missing");
-  }
-  return Status::Ok();
+  // 2. The key index, against every key derived above.
+  return keys_->Verify(std::move(keys), std::min(keys_->indexed_through(), head));
 }
 
 Status StoreCore::GetStats(StoreStats* out) {
