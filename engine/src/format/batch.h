@@ -49,8 +49,9 @@ BatchCheck CheckBatch(const uint8_t* data, uint64_t limit, uint64_t offset, uint
                       uint64_t prev_checksum, bool deep, BatchInfo* info,
                       std::vector<uint64_t>* record_offsets, std::string* why);
 
-// Checks the record at data[offset] for `position`; on success *fb points at
-// its FlatBuffers bytes. *why says what is wrong otherwise.
+// Checks the record at data[offset] for `position`; on success *header
+// points at its header, which its FlatBuffers bytes follow. *why says what is
+// wrong otherwise.
 bool CheckRecord(const uint8_t* data, uint64_t limit, uint64_t offset, uint64_t position,
                  const RecordHeader** header, std::string* why);
 

@@ -119,9 +119,4 @@ uint64_t BatchChecksum(const uint8_t* header, const uint32_t* record_checksums, 
   return XXH3_64bits_withSeed(record_checksums, count * sizeof(uint32_t), seed);
 }
 
-uint64_t KeyHash(KeyKind kind, std::string_view bytes) {
-  uint64_t h = XXH3_64bits_withSeed(bytes.data(), bytes.size(), static_cast<uint64_t>(kind));
-  return h == 0 ? 1 : h;
-}
-
 }  // namespace opossum::format

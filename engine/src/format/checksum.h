@@ -1,10 +1,11 @@
-// Checksums and hashes (XXH3) used by every file format.
+// The checksums of the file formats: CRC-32C for each record, XXH3-64 for
+// headers, ledger slots and the chain of batch checksums (the key index's
+// hashes are in format/key_hash.h).
 #ifndef OPOSSUM_FORMAT_CHECKSUM_H_
 #define OPOSSUM_FORMAT_CHECKSUM_H_
 
 #include <cstddef>
 #include <cstdint>
-#include <string_view>
 
 namespace opossum::format {
 
@@ -23,11 +24,6 @@ uint32_t RecordChecksum(const uint8_t* record, uint32_t fb_length);
 // of its header, its records' checksums and the previous batch's checksum.
 uint64_t BatchChecksum(const uint8_t* header, const uint32_t* record_checksums, size_t count,
                        uint64_t prev_checksum);
-
-// Index keys: the kinds are persistent (on-disk format).
-enum class KeyKind : uint64_t { kTag = 1, kType = 2, kId = 3 };
-// Never 0 (0 marks an empty slot in the key table).
-uint64_t KeyHash(KeyKind kind, std::string_view bytes);
 
 }  // namespace opossum::format
 

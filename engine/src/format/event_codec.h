@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "base/alloc.h"
+#include "format/key_hash.h"
 #include "opossum/event.h"
 #include "opossum/status.h"
 

@@ -3,6 +3,11 @@
 #include <algorithm>
 #include <cstring>
 
+#include "format/checksum.h"
+#include "format/filenames.h"
+#include "index/damage.h"
+#include "index/event_keys.h"
+
 namespace opossum::index {
 
 namespace fs = std::filesystem;
@@ -126,7 +131,7 @@ Status KeyIndex::MapTable(const fs::path& path, bool create, uint64_t capacity, 
 Status KeyIndex::Open(const fs::path& dir, bool writable, uint64_t generation) {
   dir_ = dir;
   writable_ = writable;
-  fs::path ppath = dir / "postings";
+  const fs::path ppath = format::PostingsPath(dir);
   bool existed = fs::exists(ppath);
   Status s = postings_.Open(ppath, writable, true, kPostingsInitialSize);
   if (!s.ok()) return s;
@@ -145,7 +150,7 @@ Status KeyIndex::Open(const fs::path& dir, bool writable, uint64_t generation) {
       ph->alloc_end < kIndexHeaderSize || ph->alloc_end > postings_.size()) {
     return Status::Corruption(ppath.string() + ": bad postings header at offset 0");
   }
-  fs::path kpath = dir / "keys";
+  const fs::path kpath = format::KeysPath(dir);
   bool create = writable && !fs::exists(kpath);
   std::unique_ptr<Table> t;
   if (!(s = MapTable(kpath, create, kInitialKeyCapacity, generation, &t)).ok()) return s;
@@ -158,10 +163,10 @@ Status KeyIndex::Reset(uint64_t* generation) {
   std::lock_guard<std::mutex> lock(refresh_mu_);
   uint64_t gen = this->generation() + 1;
   std::unique_ptr<Table> t;
-  fs::path tmp = dir_ / "keys.new";
+  const fs::path tmp = format::KeysTempPath(dir_);
   Status s = MapTable(tmp, true, kInitialKeyCapacity, gen, &t);
   if (!s.ok()) return s;
-  if (!(s = io::Rename(tmp, dir_ / "keys")).ok()) return s;
+  if (!(s = io::Rename(tmp, format::KeysPath(dir_))).ok()) return s;
   auto* ph = reinterpret_cast<PostingsHeader*>(postings_.data());
   A(ph->alloc_end).store(kIndexHeaderSize);
   A(ph->indexed_through).store(MarkWord(0));
@@ -177,7 +182,7 @@ Status KeyIndex::Refresh(uint64_t generation) {
   std::lock_guard<std::mutex> lock(refresh_mu_);
   if (this->generation() >= generation) return postings_.RefreshSize();
   std::unique_ptr<Table> t;
-  Status s = MapTable(dir_ / "keys", false, 0, 0, &t);
+  Status s = MapTable(format::KeysPath(dir_), false, 0, 0, &t);
   if (!s.ok()) return s;
   table_.store(t.get(), std::memory_order_release);
   tables_.push_back(std::move(t));
@@ -280,7 +285,7 @@ Status KeyIndex::Grow() {
   std::lock_guard<std::mutex> lock(refresh_mu_);
   Table* old = table_.load(std::memory_order_acquire);
   uint64_t cap = old->capacity * 2;
-  fs::path tmp = dir_ / "keys.new";
+  const fs::path tmp = format::KeysTempPath(dir_);
   std::unique_ptr<Table> t;
   Status s = MapTable(tmp, true, cap, old->generation + 1, &t);
   if (!s.ok()) return s;
@@ -293,11 +298,9 @@ Status KeyIndex::Grow() {
     // leave its key's probe path, and the key would look absent instead of
     // damaged.
     if (!SlotIntact(&src[i])) {
-      return Status::Corruption(
-          (dir_ / "keys").string() + ": the slot at offset " +
-          std::to_string(kIndexHeaderSize + i * sizeof(KeySlot)) +
-          " fails its check (the key index is damaged: it is derived data; remove the index "
-          "folder while no process uses the store, and reopen to rebuild it)");
+      return Damaged(format::KeysPath(dir_).string() + " offset " +
+                     std::to_string(kIndexHeaderSize + i * sizeof(KeySlot)) +
+                     ": the slot fails its check; the key index is damaged");
     }
     uint64_t j = src[i].hash & (cap - 1);
     while (dst[j].hash != 0) j = (j + 1) & (cap - 1);
@@ -305,7 +308,7 @@ Status KeyIndex::Grow() {
     ++count;
   }
   t->header()->count = count;
-  if (!(s = io::Rename(tmp, dir_ / "keys")).ok()) return s;
+  if (!(s = io::Rename(tmp, format::KeysPath(dir_))).ok()) return s;
   table_.store(t.get(), std::memory_order_release);
   tables_.push_back(std::move(t));
   return Status::Ok();
@@ -354,7 +357,8 @@ Status KeyIndex::Insert(uint64_t hash, format::KeyKind kind, uint64_t position, 
   KeySlot& slot = slots[i];
   uint64_t last = slot.last_block;
   if (!SlotIntact(&slot) || !BlockInBounds(last, hash)) {
-    return Status::Corruption((dir_ / "postings").string() + ": the list of a key is damaged");
+    return Status::Corruption(format::PostingsPath(dir_).string() +
+                              ": the list of a key is damaged");
   }
   auto* b = reinterpret_cast<PostingBlock*>(postings_.data() + last);
   uint32_t n = b->count;
@@ -380,6 +384,57 @@ Status KeyIndex::Insert(uint64_t hash, format::KeyKind kind, uint64_t position, 
     A(slot.last_block).store(off, std::memory_order_release);
   }
   A(slot.meta).store((meta & ~kCountMask) | ((meta & kCountMask) + 1), std::memory_order_release);
+  return Status::Ok();
+}
+
+Status KeyIndex::InsertEvent(const EventView& ev, bool* grown) {
+  Status s;
+  ForEachEventKey(ev, [&](uint64_t hash, format::KeyKind kind) {
+    if (s.ok()) s = Insert(hash, kind, ev.position(), grown);
+  });
+  return s;
+}
+
+Status KeyIndex::Verify(std::vector<std::pair<uint64_t, uint64_t>> keys, uint64_t mark) const {
+  if (!BlocksBelowAllocEnd()) {
+    return Status::Corruption(format::PostingsPath(dir_).string() +
+                              ": alloc_end (offset 16) lies below a key's blocks");
+  }
+  std::sort(keys.begin(), keys.end());
+  keys.erase(
+      std::remove_if(keys.begin(), keys.end(), [mark](const auto& k) { return k.second > mark; }),
+      keys.end());
+  uint64_t seen_entries = 0;
+  std::string bad;
+  ForEachKey([&](uint64_t hash, uint8_t, const KeySlot* slot) {
+    if (!bad.empty()) return;
+    if (!SlotIntact(slot)) {
+      bad = "the slot of key " + std::to_string(hash) + " fails its check";
+      return;
+    }
+    auto it = std::lower_bound(keys.begin(), keys.end(), std::make_pair(hash, uint64_t{0}));
+    PostingCursor c(this, slot, 1, mark, false);
+    for (uint64_t p = c.Next(); p != 0; p = c.Next(), ++it) {
+      if (it == keys.end() || it->first != hash || it->second != p) {
+        bad = "key " + std::to_string(hash) + " lists position " + std::to_string(p) + " wrongly";
+        return;
+      }
+      ++seen_entries;
+    }
+    if (c.failed()) {
+      bad = "the list of key " + std::to_string(hash) + " is damaged";
+      return;
+    }
+    if (it != keys.end() && it->first == hash) {
+      bad = "key " + std::to_string(hash) + " misses position " + std::to_string(it->second);
+    }
+  });
+  if (!bad.empty()) return Status::Corruption(format::PostingsPath(dir_).string() + ": " + bad);
+  if (seen_entries != keys.size()) {
+    return Status::Corruption(format::KeysPath(dir_).string() + ": " +
+                              std::to_string(keys.size() - seen_entries) +
+                              " index entries are missing");
+  }
   return Status::Ok();
 }
 
@@ -474,14 +529,14 @@ Status KeyIndex::CheckSealAndUnseal(bool unseal) {
     bool still_sealed =
         std::atomic_ref<uint64_t>(t->header()->sealed).load(std::memory_order_seq_cst) == 1;
     if (sum != t->header()->seal_checksum && still_sealed) {
-      return Status::Corruption((dir_ / "keys").string() +
+      return Status::Corruption(format::KeysPath(dir_).string() +
                                 ": the key table does not match the checksum written when the "
                                 "store was closed (offset 48)");
     }
     seal_valid_ = sum == t->header()->seal_checksum;
     sealed_alloc_end_ = sealed_alloc_end;
   } else if (t->header()->sealed != 0) {
-    return Status::Corruption((dir_ / "keys").string() + ": bad seal flag at offset 40");
+    return Status::Corruption(format::KeysPath(dir_).string() + ": bad seal flag at offset 40");
   }
   if (unseal) std::atomic_ref<uint64_t>(t->header()->sealed).store(0, std::memory_order_seq_cst);
   return Status::Ok();

@@ -27,10 +27,12 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <utility>
 #include <vector>
 
-#include "format/checksum.h"
+#include "format/key_hash.h"
 #include "io/growable_map.h"
+#include "opossum/event.h"
 #include "opossum/status.h"
 
 namespace opossum::index {
@@ -38,7 +40,8 @@ namespace opossum::index {
 // ON-DISK FORMAT.
 constexpr uint64_t kKeysMagic = 0x5359454b534f504fULL;      // "OPOSKEYS"
 constexpr uint64_t kPostingsMagic = 0x54534f50534f504fULL;  // "OPOSPOST"
-// 2: check bits in slots, blocks and entries; 3: and in the indexed-through mark
+// 2: check bits in slots, blocks and entries; 3: and in the indexed-through
+// mark; 4: the postings' alloc_end sealed in the key table's header
 constexpr uint32_t kIndexVersion = 4;
 constexpr uint64_t kIndexHeaderSize = 64;
 constexpr uint64_t kInitialKeyCapacity = 1024;
@@ -80,7 +83,6 @@ constexpr uint64_t kCountMask = (uint64_t{1} << 40) - 1;
 
 class KeyIndex;
 
-// Iterates one key's positions within [lo, hi] forwards or backwards.
 // Iterates one key's positions within [lo, hi] forwards or backwards,
 // checking every block and entry on the way.
 class PostingCursor {
@@ -156,6 +158,8 @@ class KeyIndex {
   // table slots and posting blocks prefetched ahead: a group's keys are
   // spread over the whole table, so this hides most cache misses.
   Status InsertAll(const std::vector<Entry>& entries, bool* grown);
+  // Insert for every key of a committed event (index/event_keys.h).
+  Status InsertEvent(const EventView& ev, bool* grown);
 
   // Grows the table, before a group's bytes are written, so that `new_keys`
   // more keys fit. (A posting block that cannot be allocated later only
@@ -164,6 +168,13 @@ class KeyIndex {
 
   uint64_t indexed_through() const;
   void SetIndexedThrough(uint64_t position);
+
+  // Verify's check of the key index: alloc_end lies above every block (or
+  // the next new list would be written over one), every slot passes its
+  // check, and the list of each key hash holds exactly the positions up to
+  // `mark` (the indexed-through mark, at most the head) of `keys`: (key
+  // hash, position) of every event up to the head (index/event_keys.h).
+  Status Verify(std::vector<std::pair<uint64_t, uint64_t>> keys, uint64_t mark) const;
 
   // Calls fn(hash, kind, slot) for every key.
   void ForEachKey(const std::function<void(uint64_t, uint8_t, const KeySlot*)>& fn) const;

@@ -36,4 +36,19 @@ Status PositionIndex::Reset() {
   return Status::Ok();
 }
 
+Status PositionIndex::Fill(uint64_t first_position, uint64_t segment,
+                           const std::vector<uint64_t>& record_offsets) {
+  if (record_offsets.empty()) return Status::Ok();
+  Status s = Reserve(first_position + record_offsets.size() - 1);
+  if (!s.ok()) return s;
+  for (size_t i = 0; i < record_offsets.size(); ++i) {
+    Set(first_position + i, format::PackLocation(segment, record_offsets[i]));
+  }
+  return Status::Ok();
+}
+
+std::string PositionIndex::EntryWhere(uint64_t position) const {
+  return path().string() + " offset " + std::to_string(EntryOffset(position));
+}
+
 }  // namespace opossum::index

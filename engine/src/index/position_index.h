@@ -9,7 +9,10 @@
 #include <atomic>
 #include <cstdint>
 #include <filesystem>
+#include <string>
+#include <vector>
 
+#include "format/layout.h"
 #include "io/growable_map.h"
 #include "opossum/status.h"
 
@@ -47,8 +50,19 @@ class PositionIndex {
   void Set(uint64_t position, uint64_t location) {
     std::atomic_ref<uint64_t>(Entry(position)).store(location, std::memory_order_relaxed);
   }
+  // Sets the entries of a batch found in the log (recovery, a rebuild):
+  // `first_position` onwards, its records at `record_offsets` in `segment`.
+  Status Fill(uint64_t first_position, uint64_t segment,
+              const std::vector<uint64_t>& record_offsets);
   Status Sync() const { return map_.Sync(); }
   const std::filesystem::path& path() const { return map_.path(); }
+
+  // Where the entry of `position` lies in the file.
+  static constexpr uint64_t EntryOffset(uint64_t position) {
+    return kPositionsHeaderSize + (position - 1) * 8;
+  }
+  // "<path> offset <n>" of that entry, for messages.
+  std::string EntryWhere(uint64_t position) const;
 
  private:
   uint64_t& Entry(uint64_t position) const {

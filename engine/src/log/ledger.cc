@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "format/checksum.h"
+#include "format/filenames.h"
 #include "format/layout.h"
 
 namespace opossum::log {
@@ -60,8 +61,7 @@ void WriteSlot(LedgerSlot* slot, const LogState& st) {
 }  // namespace
 
 Status Ledger::Create(const std::filesystem::path& path, uint64_t segment_size) {
-  std::filesystem::path tmp = path;
-  tmp += ".tmp";
+  const std::filesystem::path tmp = format::LedgerTempPath(path);
   io::File f;
   Status s = io::File::Open(tmp, io::File::Mode::kCreate, &f);
   if (!s.ok()) return s;
@@ -170,6 +170,11 @@ void Ledger::ClearFailedWrite() {
 }
 
 bool Ledger::LatestCommit(LogState* out) const { return Latest(page()->commit, out); }
+Status Ledger::ReadCommit(LogState* out) const {
+  if (LatestCommit(out)) return Status::Ok();
+  return Status::Corruption("ledger " + path_.string() + ": no valid commit slot (offset " +
+                            std::to_string(kCommitSlotsOffset) + ")");
+}
 bool Ledger::LatestCheckpoint(LogState* out) const { return Latest(page()->checkpoint, out); }
 
 void Ledger::WriteCommit(LogState* state) {

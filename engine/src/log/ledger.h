@@ -14,6 +14,7 @@
 #define OPOSSUM_LOG_LEDGER_H_
 
 #include <atomic>
+#include <cstddef>
 #include <cstdint>
 #include <filesystem>
 #include <string>
@@ -72,6 +73,9 @@ struct LedgerPage {
   LedgerSlot checkpoint[2];    // at 384
 };
 static_assert(sizeof(LedgerPage) <= kLedgerSize);
+// Where the commit slots lie, for messages.
+constexpr uint64_t kCommitSlotsOffset = 256;
+static_assert(offsetof(LedgerPage, commit) == kCommitSlotsOffset);
 
 class Ledger {
  public:
@@ -100,6 +104,8 @@ class Ledger {
   // The latest valid commit / checkpoint slot; false when neither is valid.
   bool LatestCommit(LogState* out) const;
   bool LatestCheckpoint(LogState* out) const;
+  // LatestCommit, or kCorruption naming the ledger when no slot is valid.
+  Status ReadCommit(LogState* out) const;
   // Writes the next commit slot (seq = current + 1) for `state`.
   void WriteCommit(LogState* state);
   void WriteCheckpoint(const LogState& state);

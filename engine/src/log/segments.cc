@@ -1,11 +1,10 @@
 #include "log/segments.h"
 
 #include <algorithm>
-#include <cinttypes>
-#include <cstdio>
 #include <cstring>
 
 #include "format/checksum.h"
+#include "format/filenames.h"
 #include "format/layout.h"
 
 namespace opossum::log {
@@ -13,24 +12,7 @@ namespace opossum::log {
 namespace fs = std::filesystem;
 using format::SegmentHeader;
 
-std::string SegmentFileName(uint64_t first_position) {
-  char buf[32];
-  std::snprintf(buf, sizeof(buf), "%020" PRIu64 ".seg", first_position);
-  return buf;
-}
-
 namespace {
-
-bool ParseSegmentName(const std::string& name, uint64_t* first) {
-  if (name.size() != 24 || name.compare(20, 4, ".seg") != 0) return false;
-  uint64_t v = 0;
-  for (int i = 0; i < 20; ++i) {
-    if (name[i] < '0' || name[i] > '9') return false;
-    v = v * 10 + static_cast<uint64_t>(name[i] - '0');
-  }
-  *first = v;
-  return true;
-}
 
 uint64_t HeaderChecksum(const SegmentHeader& h) { return format::Hash64(&h, 56); }
 
@@ -117,7 +99,7 @@ Status SegmentSet::RefreshLocked() {
   std::vector<std::pair<uint64_t, std::string>> found;
   for (const std::string& n : names) {
     uint64_t first;
-    if (ParseSegmentName(n, &first)) found.emplace_back(first, n);
+    if (format::ParseSegmentFileName(n, &first)) found.emplace_back(first, n);
   }
   std::sort(found.begin(), found.end());
   uint64_t have = count();
@@ -156,7 +138,7 @@ Status SegmentSet::Create(uint64_t ordinal, uint64_t first_position, uint64_t si
                               dir_.string());
   }
   if (ordinal >= kMaxSegments) return Status::NotSupported("more than 65536 segments");
-  fs::path path = dir_ / SegmentFileName(first_position);
+  fs::path path = format::SegmentPath(dir_, first_position);
   io::File f;
   Status s = io::File::Open(path, io::File::Mode::kCreate, &f);
   if (!s.ok()) return s;
@@ -279,6 +261,33 @@ Status SegmentSet::OpenForWrite(uint64_t ordinal, io::File* out) {
   }
   uint32_t mode = 0;
   return OpenWritable(seg->path, out, &mode);
+}
+
+Status SegmentSet::Sync(uint64_t ordinal) {
+  const Segment* seg = Get(ordinal);
+  if (seg == nullptr) return Status::Ok();
+  io::File f;
+  Status s = io::File::Open(seg->path, io::File::Mode::kReadOnly, &f);
+  return s.ok() ? f.DataSync() : s;
+}
+
+bool SegmentsHoldBatches(const fs::path& dir) {
+  // The ledger is created last: a creation cut short leaves at most the
+  // first segment with nothing after its header.
+  std::vector<std::string> names;
+  if (!io::ListDir(dir, &names).ok()) return false;
+  if (names.empty()) return false;
+  if (names.size() > 1 || names[0] != format::SegmentFileName(1)) return true;
+  io::File f;
+  uint64_t size = 0;
+  uint32_t magic = 0;
+  if (!io::File::Open(dir / names[0], io::File::Mode::kReadOnly, &f).ok() || !f.Size(&size).ok() ||
+      size < format::kSegmentHeaderSize + sizeof(magic)) {
+    return false;
+  }
+  // Unreadable: say so rather than take it for empty.
+  if (!f.PRead(&magic, sizeof(magic), format::kSegmentHeaderSize).ok()) return true;
+  return magic != 0;
 }
 
 uint64_t SegmentSet::bytes_on_disk() const {

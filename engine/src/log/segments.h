@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "format/filenames.h"
 #include "format/layout.h"
 #include "io/file.h"
 #include "opossum/status.h"
@@ -64,7 +65,12 @@ struct Segment {
   uint64_t mapped() const { return map.size(); }
 };
 
-std::string SegmentFileName(uint64_t first_position);
+// The file name of the segment that starts at a position (format/filenames.h).
+using format::SegmentFileName;
+
+// Whether the segments folder `dir` holds any batch (false: empty, or a
+// store's creation cut short before its ledger was written).
+bool SegmentsHoldBatches(const std::filesystem::path& dir);
 
 class SegmentSet {
  public:
@@ -111,6 +117,9 @@ class SegmentSet {
   // between its protection and the commit that moved past it (recovery
   // then removed the next one): its owner's write bit is restored first.
   Status OpenForWrite(uint64_t ordinal, io::File* out);
+  // fdatasync of segment `ordinal` (nothing when it does not exist), through
+  // a read-only descriptor: a write-protected segment needs no write access.
+  Status Sync(uint64_t ordinal);
 
   const std::filesystem::path& dir() const { return dir_; }
   // A copy, taken under the lock: any thread's Refresh (a reader's Get of a

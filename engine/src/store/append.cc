@@ -1,25 +1,25 @@
 // The append path: checking and encoding, the group commit queue, and the
-// leader's work under the OS write lock (see store_core.h).
+// leader's work under the OS write lock (see store_core.h): catch up,
+// decide each batch's idempotency and condition, then the log writer
+// (log/log_writer.h) writes, the indexes take the new events, and the log
+// writer commits.
 #include <algorithm>
-#include <condition_variable>
 #include <cstring>
 #include <unordered_set>
 
-#include "format/batch.h"
 #include "format/checksum.h"
 #include "format/layout.h"
+#include "index/event_keys.h"
 #include "store/matching.h"
 #include "store/store_core.h"
 
 namespace opossum::internal {
 
-
-
 Status StoreCore::Append(std::span<const Event> events,
-                         const std::optional<AppendCondition>& condition,
-                         uint64_t* last_position) {
+                         const std::optional<AppendCondition>& condition, uint64_t* last_position) {
   if (!writable_) return Status::NotSupported("the store was opened read-only");
-  if (events.empty()) return Status::InvalidArgument("the batch is empty (append at least one event)");
+  if (events.empty())
+    return Status::InvalidArgument("the batch is empty (append at least one event)");
   format::EncodedBatch batch(options_.max_event_size);
   uint64_t estimate = format::kBatchHeaderSize;
   for (const Event& e : events) estimate += e.data.size() + e.type.size() + 16 * e.tags.size() + 96;
@@ -32,10 +32,10 @@ Status StoreCore::Append(std::span<const Event> events,
 }
 
 Status StoreCore::Append(format::EncodedBatch&& batch,
-                         const std::optional<AppendCondition>& condition,
-                         uint64_t* last_position) {
+                         const std::optional<AppendCondition>& condition, uint64_t* last_position) {
   if (!writable_) return Status::NotSupported("the store was opened read-only");
-  if (batch.empty()) return Status::InvalidArgument("the batch is empty (append at least one event)");
+  if (batch.empty())
+    return Status::InvalidArgument("the batch is empty (append at least one event)");
   if (batch.size() > UINT32_MAX) {
     return Status::InvalidArgument("the batch has " + std::to_string(batch.size()) +
                                    " events (the limit is 4294967295)");
@@ -129,22 +129,11 @@ void StoreCore::LeadGroups(std::unique_lock<std::mutex>& lk, int rounds) {
 }
 
 Status StoreCore::CatchUpLocked() {
-  log::LogState st;
-  if (!ledger_.LatestCommit(&st)) {
-    return Status::Corruption("ledger " + ledger_.path().string() +
-                              ": no valid commit slot (offset 256)");
-  }
-  Status s;
-  if (st.seq != state_.seq) {
-    // Another process committed since: follow its files.
-    state_ = st;
-    if (ledger_.segment_count() != segments_.count()) {
-      if (!(s = segments_.Refresh()).ok()) return s;
-    }
-    if (const log::Segment* seg = segments_.Get(state_.segment);
-        seg != nullptr && state_.end_offset > seg->mapped()) {
-      segments_.Reload(state_.segment);  // grown by the other process
-    }
+  bool moved = false;
+  Status s = log_.Follow(&moved);
+  if (!s.ok()) return s;
+  if (moved) {
+    // Another process committed since: follow its index files too.
     if (ledger_.keys_generation() != keys_->generation()) {
       if (!(s = keys_->Refresh(ledger_.keys_generation())).ok()) return s;
     }
@@ -152,48 +141,10 @@ Status StoreCore::CatchUpLocked() {
     if (!(s = keys_->RefreshPostingsSize()).ok()) return s;
   }
   bool changed = false;
-  if (!(s = AdoptTailLocked(&changed)).ok()) return s;
+  if (!(s = log_.AdoptTail(FillPositions(), &changed)).ok()) return s;
   if (!(s = IndexCatchUpLocked()).ok()) return s;
-  if (changed) {
-    ledger_.WriteCommit(&state_);
-    ledger_.Publish(state_.head);
-  }
+  if (changed) log_.Commit(/*checkpoint=*/false);
   return Status::Ok();
-}
-
-Status StoreCore::IndexEventKeys(const EventView& ev, bool* grown) {
-  uint64_t p = ev.position();
-  Status s = keys_->Insert(format::KeyHash(format::KeyKind::kType, ev.type()),
-                           format::KeyKind::kType, p, grown);
-  for (size_t i = 0; s.ok() && i < ev.tag_count(); ++i) {
-    s = keys_->Insert(format::KeyHash(format::KeyKind::kTag, ev.tag(i)), format::KeyKind::kTag, p,
-                      grown);
-  }
-  if (s.ok()) {
-    if (auto id = ev.id()) {
-      s = keys_->Insert(format::KeyHash(format::KeyKind::kId,
-                                        std::string_view(reinterpret_cast<const char*>(
-                                                             id->bytes.data()),
-                                                         16)),
-                        format::KeyKind::kId, p, grown);
-    }
-  }
-  return s;
-}
-
-Status StoreCore::IndexCatchUpLocked() {
-  uint64_t from = keys_->indexed_through();
-  if (from >= state_.head) return Status::Ok();
-  bool grown = false;
-  Status s;
-  for (uint64_t p = from + 1; p <= state_.head; ++p) {
-    EventView ev;
-    if (!(s = EventAt(p, &ev)).ok()) break;
-    if (!(s = IndexEventKeys(ev, &grown)).ok()) break;
-    keys_->SetIndexedThrough(p);
-  }
-  if (grown) ledger_.SetKeysGeneration(keys_->generation());
-  return s;
 }
 
 Status StoreCore::CheckIdempotency(const Pending& p, const std::vector<Pending*>& accepted,
@@ -214,12 +165,13 @@ Status StoreCore::CheckIdempotency(const Pending& p, const std::vector<Pending*>
     if (same == 0) continue;
     bool exact = same == n && ab.size() == n;
     for (size_t i = 0; exact && i < n; ++i) exact = ab.has_id(i) && ab.id(i) == pb.id(i);
-    if (!exact) return Status::InvalidArgument("the batch's ids only partly match an earlier batch");
+    if (!exact)
+      return Status::InvalidArgument("the batch's ids only partly match an earlier batch");
     *duplicate_last = a->first_position + n - 1;
     return Status::Ok();
   }
   // Committed batches.
-  const uint64_t head = state_.head;
+  const uint64_t head = log_.head();
   uint64_t first = 0;
   Status s = FindId(pb.id(0), head, &first);
   if (!s.ok()) return s;
@@ -246,152 +198,19 @@ Status StoreCore::CheckIdempotency(const Pending& p, const std::vector<Pending*>
       *duplicate_last = first + n - 1;
       return Status::Ok();
     }
-    return Status::InvalidArgument("the batch's ids only partly match the batch committed at position " +
-                                   std::to_string(first));
+    return Status::InvalidArgument(
+        "the batch's ids only partly match the batch committed at position " +
+        std::to_string(first));
   }
   for (size_t i = 1; i < n; ++i) {
     uint64_t pos = 0;
     if (!(s = FindId(pb.id(i), head, &pos)).ok()) return s;
     if (pos != 0) {
-      return Status::InvalidArgument("event " + std::to_string(i) + ": id " +
-                                     pb.id(i).ToString() +
+      return Status::InvalidArgument("event " + std::to_string(i) + ": id " + pb.id(i).ToString() +
                                      " was already committed at position " + std::to_string(pos) +
                                      " in another batch");
     }
   }
-  return Status::Ok();
-}
-
-Status StoreCore::SegmentFile(uint64_t ordinal, io::File** out) {
-  if (write_ordinal_ != ordinal || !write_file_.is_open()) {
-    Status s = segments_.OpenForWrite(ordinal, &write_file_);
-    if (!s.ok()) return s;
-    write_ordinal_ = ordinal;
-  }
-  *out = &write_file_;
-  return Status::Ok();
-}
-
-// Where one segment's share of a group goes: the batches iov[iov_begin,
-// iov_end) (each batch's own sealed buffer, written without a copy), `bytes`
-// in all, at `file_offset`.
-struct StoreCore::Placement {
-  uint64_t ordinal;
-  uint64_t file_offset;
-  size_t iov_begin;
-  size_t iov_end;
-  uint64_t bytes;
-};
-
-Status StoreCore::WriteGroup(const std::vector<Pending*>& accepted, std::vector<uint64_t>* locations,
-                             uint64_t* checksum) {
-  thread_local std::vector<struct iovec> iov;
-  iov.clear();
-  std::vector<Placement> pieces;
-  uint64_t ordinal = state_.segment;
-  uint64_t off = state_.end_offset;
-  uint64_t chain = state_.last_checksum;
-  const int64_t now = io::NowNs();
-  Status s;
-  const log::Segment* seg = segments_.Get(ordinal);
-  if (seg == nullptr) return Status::Corruption("segment " + std::to_string(ordinal) + " is missing");
-  pieces.push_back({ordinal, off, 0, 0, 0});
-  for (Pending* p : accepted) {
-    const uint64_t len = p->batch.length();
-    if (off + len > seg->size && off == format::kSegmentHeaderSize) {
-      // The segment holds no batch yet (only a new store's first one can be
-      // empty): make it large enough, rather than start a second segment at
-      // the same first position (the same file name), as large as the next
-      // segment would be.
-      const uint64_t size = log::NextSegmentSize(seg->size, options_.segment_size, len);
-      if (!(s = segments_.Grow(ordinal, size)).ok()) return s;
-      seg = segments_.Get(ordinal);
-    } else if (off + len > seg->size) {
-      // Start a new segment: the batch goes whole into one segment.
-      if (pieces.back().iov_begin == iov.size()) {
-        pieces.pop_back();
-        // Buffered bytes (of this or another process, in either mode) stay
-        // unsynced only in the segment the log ends in: sync the one we leave.
-        io::File* f;
-        if (!(s = SegmentFile(ordinal, &f)).ok() || !(s = f->DataSync()).ok()) return s;
-      } else {
-        pieces.back().iov_end = iov.size();
-      }
-      ++ordinal;
-      // A writer that died before using a segment it created may have left
-      // the file (even before counting it in the ledger): look, and remove.
-      if (!(s = segments_.Refresh()).ok()) return s;
-      if (segments_.count() > ordinal || !segments_.torn_path().empty()) {
-        if (!(s = segments_.RemoveFrom(ordinal)).ok()) return s;
-      }
-      // Twice the segment the log leaves, up to segment_size, or what the
-      // batch needs: preallocated now, its size never changes again.
-      const uint64_t size = log::NextSegmentSize(seg->size, options_.segment_size, len);
-      if (!(s = segments_.Create(ordinal, p->first_position, size)).ok()) return s;
-      ledger_.SetSegmentCount(segments_.count());
-      seg = segments_.Get(ordinal);
-      off = format::kSegmentHeaderSize;
-      pieces.push_back({ordinal, off, iov.size(), 0, 0});
-    }
-    chain = p->batch.Seal(p->first_position, now, chain);
-    for (size_t i = 0; i < p->batch.size(); ++i) {
-      locations->push_back(format::PackLocation(ordinal, off + p->batch.record_offset(i)));
-    }
-    for (size_t k = 0; k < p->batch.piece_count(); ++k) {
-      iov.push_back({const_cast<uint8_t*>(p->batch.piece_data(k)), p->batch.piece_size(k)});
-    }
-    pieces.back().bytes += len;
-    off += len;
-  }
-  pieces.back().iov_end = iov.size();
-
-  // Write, then sync: one pwritev and one fdatasync per segment touched.
-  for (size_t i = 0; i < pieces.size(); ++i) {
-    const Placement& pc = pieces[i];
-    io::File* f;
-    if (!(s = SegmentFile(pc.ordinal, &f)).ok()) break;
-    if (!(s = f->PWriteV(iov.data() + pc.iov_begin, static_cast<int>(pc.iov_end - pc.iov_begin),
-                         pc.file_offset))
-             .ok())
-      break;
-    bool last = i + 1 == pieces.size();
-    if (options_.durability == Durability::kSync || !last) {
-      if (!(s = f->DataSync()).ok()) break;
-    }
-  }
-  const bool protect = s.ok() && options_.write_protect_segments && ordinal != state_.segment;
-  if (protect) {
-    // Every segment this group left is synced and will never be written
-    // again. Before the commit, so that a failed chmod still fails the group.
-    for (uint64_t o = state_.segment; s.ok() && o < ordinal; ++o) {
-      s = segments_.SetProtected(o, true);
-    }
-  }
-  if (!s.ok()) {
-    // The log still ends where the group began: give back the write bits
-    // taken above (best effort: OpenForWrite gives them back too).
-    for (uint64_t o = state_.segment; protect && o < ordinal; ++o) {
-      segments_.SetProtected(o, false);
-    }
-    // Nothing of a failed group may ever be taken for a batch (a whole batch
-    // left in the page cache would look like one a dead writer left). Mark
-    // where it began in the ledger, so that every writer zeroes instead of
-    // adopting there, then try to zero it now.
-    ledger_.MarkFailedWrite(state_.segment, state_.end_offset);
-    ledger_.Sync();
-    bool zeroed = true;
-    for (const Placement& pc : pieces) {
-      io::File* f;
-      std::vector<uint8_t> zeros(pc.bytes, 0);
-      zeroed = zeroed && SegmentFile(pc.ordinal, &f).ok() &&
-               f->PWrite(zeros.data(), zeros.size(), pc.file_offset).ok() && f->DataSync().ok();
-    }
-    if (zeroed && ordinal == state_.segment) ledger_.ClearFailedWrite();
-    return s;
-  }
-  state_.segment = ordinal;
-  state_.end_offset = off;
-  *checksum = chain;
   return Status::Ok();
 }
 
@@ -409,8 +228,9 @@ void StoreCore::CommitGroup(std::vector<Pending*>& group) {
   if (!(s = CatchUpLocked()).ok()) return fail_all(s);
 
   // Decide, in order: each batch sees the ones accepted before it.
+  const uint64_t head = log_.head();
   std::vector<Pending*> accepted;
-  uint64_t next = state_.head + 1;
+  uint64_t next = head + 1;
   uint64_t new_keys = 0;
   for (Pending* g : group) {
     if (g->all_ids) {
@@ -458,31 +278,27 @@ void StoreCore::CommitGroup(std::vector<Pending*>& group) {
   }
   if (grown) ledger_.SetKeysGeneration(keys_->generation());
 
+  // The log writer assigns the positions after the head, in this order.
+  thread_local std::vector<format::EncodedBatch*> batches;
+  batches.clear();
+  for (Pending* g : accepted) batches.push_back(&g->batch);
   std::vector<uint64_t> locations;
-  locations.reserve(next - state_.head - 1);
-  uint64_t checksum = 0;
-  if (!(s = WriteGroup(accepted, &locations, &checksum)).ok()) return fail_accepted(s);
+  locations.reserve(next - head - 1);
+  if (!(s = log_.Write(batches, &locations)).ok()) return fail_accepted(s);
 
-  // Index, then publish.
-  uint64_t p = state_.head + 1;
+  // Index, then commit and publish.
+  uint64_t p = head + 1;
   for (uint64_t loc : locations) positions_->Set(p++, loc);
-  if (keys_->indexed_through() == state_.head) {
+  if (keys_->indexed_through() == head) {
     thread_local std::vector<index::KeyIndex::Entry> entries;
     entries.clear();
     entries.reserve(new_keys);
     for (Pending* g : accepted) {
-      const format::EncodedBatch& b = g->batch;
-      for (size_t i = 0; i < b.size(); ++i) {
-        uint64_t pos = g->first_position + i;
-        entries.push_back({b.type_hash(i), format::KeyKind::kType, pos});
-        for (uint64_t h : b.tag_hashes(i)) entries.push_back({h, format::KeyKind::kTag, pos});
-        if (b.has_id(i)) {
-          entries.push_back({format::KeyHash(format::KeyKind::kId,
-                                             std::string_view(reinterpret_cast<const char*>(
-                                                                  b.id(i).bytes.data()),
-                                                              16)),
-                             format::KeyKind::kId, pos});
-        }
+      for (size_t i = 0; i < g->batch.size(); ++i) {
+        const uint64_t pos = g->first_position + i;
+        index::ForEachEventKey(g->batch, i, [pos](uint64_t hash, format::KeyKind kind) {
+          entries.push_back({hash, kind, pos});
+        });
       }
     }
     // A failure here (disk full) only leaves the index behind the head:
@@ -490,31 +306,16 @@ void StoreCore::CommitGroup(std::vector<Pending*>& group) {
     if (keys_->InsertAll(entries, &grown).ok()) keys_->SetIndexedThrough(next - 1);
   }
   if (grown) ledger_.SetKeysGeneration(keys_->generation());
-  state_.head = next - 1;
-  state_.last_checksum = checksum;
-  ledger_.WriteCommit(&state_);
-  if (options_.durability == Durability::kSync) ledger_.WriteCheckpoint(state_);
-  ledger_.Publish(state_.head);
+  log_.Commit(/*checkpoint=*/options_.durability == Durability::kSync);
   for (Pending* g : accepted) g->last_position = g->first_position + g->batch.size() - 1;
 
   // Now and then: a checkpoint on stable storage bounds recovery after a
   // machine restart (and, in buffered mode, what a power loss can take).
   int64_t now = io::NowNs();
   if (now - last_ledger_sync_ns_ > 1'000'000'000) {
-    CheckpointLocked();
+    log_.Checkpoint();
     last_ledger_sync_ns_ = now;
   }
-}
-
-Status StoreCore::CheckpointLocked() {
-  // The segment the log ends in may hold unsynced bytes of any buffered
-  // writer (this process or another): sync it before the checkpoint says so.
-  io::File* f;
-  Status s = SegmentFile(state_.segment, &f);
-  if (!s.ok() || !(s = f->DataSync()).ok()) return s;
-  log::LogState st;
-  if (ledger_.LatestCommit(&st)) ledger_.WriteCheckpoint(st);
-  return ledger_.Sync();
 }
 
 Status StoreCore::Sync() {
@@ -523,7 +324,7 @@ Status StoreCore::Sync() {
   Status s = write_lock_.Lock(options_.lock_timeout);
   if (!s.ok()) return s;
   s = CatchUpLocked();
-  if (s.ok()) s = CheckpointLocked();
+  if (s.ok()) s = log_.Checkpoint();
   write_lock_.Unlock();
   return s;
 }

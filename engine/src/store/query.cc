@@ -5,8 +5,10 @@
 #include <memory>
 
 #include "format/batch.h"
-#include "format/checksum.h"
+#include "format/filenames.h"
+#include "format/key_hash.h"
 #include "format/layout.h"
+#include "index/damage.h"
 #include "store/matching.h"
 #include "store/store_core.h"
 
@@ -87,15 +89,12 @@ Status StoreCore::CorruptRecord(uint64_t position, const log::Segment* seg, uint
                                 const std::string& why) const {
   return Status::Corruption("segment " + seg->path.string() + " offset " + std::to_string(offset) +
                             ": " + why + " (reading position " + std::to_string(position) +
-                            ", found through " + positions_->path().string() + " offset " +
-                            std::to_string(index::kPositionsHeaderSize + (position - 1) * 8) +
+                            ", found through " + positions_->EntryWhere(position) +
                             "; if Verify finds the segment whole, that index entry is damaged)");
 }
 
 Status StoreCore::DamagedIndex() const {
-  return Status::Corruption((path_ / "index").string() +
-                            ": the key index is damaged (it is derived data: remove the index "
-                            "folder while no process uses the store, and reopen to rebuild it)");
+  return index::Damaged(format::IndexDir(path_).string() + ": the key index is damaged");
 }
 
 void StoreCore::PrefetchRecord(uint64_t position) const {
@@ -124,10 +123,8 @@ Status StoreCore::EventAt(uint64_t position, EventView* out) {
   const log::Segment* seg = segments_.GetIfKnown(ordinal);
   if (seg == nullptr) seg = segments_.Get(ordinal);
   if (seg == nullptr) {
-    return Status::Corruption(positions_->path().string() + " offset " +
-                              std::to_string(index::kPositionsHeaderSize + (position - 1) * 8) +
-                              ": position " + std::to_string(position) +
-                              " points to a missing segment");
+    return Status::Corruption(positions_->EntryWhere(position) + ": position " +
+                              std::to_string(position) + " points to a missing segment");
   }
   const format::RecordHeader* rh;
   std::string why;
@@ -152,13 +149,9 @@ Status StoreCore::EventAt(uint64_t position, EventView* out) {
                     format::CheckRecord(seg->data(), seg->mapped(), off, held, &other, &ignored);
     }
     if (index_wrong) {
-      return Status::Corruption(
-          positions_->path().string() + " offset " +
-          std::to_string(index::kPositionsHeaderSize + (position - 1) * 8) +
-          ": the entry for position " + std::to_string(position) + " points to " +
-          seg->path.string() + " offset " + std::to_string(off) +
-          ", where that record is not; the index is derived data: remove the index folder "
-          "while no process uses the store, and reopen to rebuild it");
+      return index::Damaged(positions_->EntryWhere(position) + ": the entry for position " +
+                            std::to_string(position) + " points to " + seg->path.string() +
+                            " offset " + std::to_string(off) + ", where that record is not");
     }
     return CorruptRecord(position, seg, off, why);
   }
@@ -280,10 +273,7 @@ Status StoreCore::FindId(const Uuid& id, uint64_t head, uint64_t* position) {
   *position = 0;
   const uint64_t mark = std::min(keys_->indexed_through(), head);
   bool damaged = false;
-  const index::KeySlot* slot = keys_->Find(
-      format::KeyHash(format::KeyKind::kId,
-                      std::string_view(reinterpret_cast<const char*>(id.bytes.data()), 16)),
-      &damaged);
+  const index::KeySlot* slot = keys_->Find(format::IdKeyHash(id), &damaged);
   if (damaged) return DamagedIndex();
   // Ids hash into the key index: a slot lists every event whose id shares the
   // hash, so each candidate's own id decides.
@@ -336,11 +326,12 @@ uint64_t StoreCore::CheckCondition(const AppendCondition& c, const std::vector<P
     }
   }
   // The store: the newest match above `after`.
-  if (after >= state_.head) return 0;
+  const uint64_t head = log_.head();
+  if (after >= head) return 0;
   uint64_t mark = keys_->indexed_through();
   bool damaged = false;
   std::unique_ptr<Cursor> cur =
-      PlanQuery(*keys_, c.fail_if_events_match, after + 1, state_.head, mark, true, &damaged);
+      PlanQuery(*keys_, c.fail_if_events_match, after + 1, head, mark, true, &damaged);
   if (damaged) {
     *error = DamagedIndex();
     return 0;

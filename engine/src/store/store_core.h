@@ -1,14 +1,15 @@
 // StoreCore: the engine behind the public Store and Reader handles. One per
 // store folder per process (see the registry in store.cc), shared by all handles.
 //
-// The path of an append: Append() checks and encodes the events outside any
-// lock, queues them, and one of the waiting appenders (the leader) commits the
-// whole queue as a group: it takes the OS write lock, catches up with what
-// other processes wrote, checks each batch's id and condition in order
-// (against the store and the batches accepted before it in the group),
-// writes the accepted batches with one pwrite per segment, syncs once,
-// updates the position and key indexes, writes the ledger's commit slot and
-// publishes the new head, then wakes the appenders with their results.
+// The path of an append (append.cc, then log/log_writer.cc): Append() checks
+// and encodes the events outside any lock, queues them, and one of the
+// waiting appenders (the leader) commits the whole queue as a group: it takes
+// the OS write lock, catches up with what other processes wrote, checks each
+// batch's id and condition in order (against the store and the batches
+// accepted before it in the group), has the log writer write the accepted
+// batches (one pwritev per segment, synced), updates the position and key
+// indexes, has the log writer commit (the ledger's commit slot, the new head
+// published), then wakes the appenders with their results.
 //
 // The path of a read: a Reader fixes the published head; a query's
 // candidates come from the key index (or every position for Query::All),
@@ -33,12 +34,16 @@
 #include "index/position_index.h"
 #include "io/file.h"
 #include "log/ledger.h"
+#include "log/log_writer.h"
 #include "log/segments.h"
 #include "opossum/event.h"
 #include "opossum/options.h"
 #include "opossum/query.h"
 #include "opossum/status.h"
-#include "opossum/store.h"
+
+namespace opossum {
+struct StoreStats;  // opossum/store.h
+}
 
 namespace opossum::internal {
 
@@ -83,21 +88,19 @@ class StoreCore {
     std::atomic<uint32_t> state{0};
   };
   static constexpr uint32_t kWaiting = 0, kDone = 1, kLead = 2;
-  struct Placement;
 
   StoreCore(std::filesystem::path path, const Options& options);
   Status OpenFiles();
-  // Whether the segments folder holds any batch (false: empty, or a store
-  // creation cut short before its ledger).
-  bool SegmentsHoldBatches() const;
   Status CreateStoreFiles();
-  Status Recover(bool after_restart);
+  // Alone, under the write lock: the log's tail, then the indexes; with
+  // `full` (after a machine restart, or damaged indexes), the indexes are
+  // rebuilt from the segments up to the last checkpoint first.
+  Status Recover(bool full);
 
   // Writer side (write lock held).
   Status CatchUpLocked();
-  Status AdoptTailLocked(bool* changed);
-  Status ZeroFrom(const log::Segment* seg, uint64_t offset);
-  Status IndexEventKeys(const EventView& ev, bool* grown);
+  // What the log writer calls for each batch it adopts or replays.
+  log::LogWriter::BatchFn FillPositions();
   Status IndexCatchUpLocked();
   Status RebuildIndexesLocked(uint64_t through);
   void CommitGroup(std::vector<Pending*>& group);
@@ -110,10 +113,6 @@ class StoreCore {
   Status FindId(const Uuid& id, uint64_t head, uint64_t* position);
   uint64_t CheckCondition(const AppendCondition& c, const std::vector<Pending*>& accepted,
                           Status* error);
-  Status WriteGroup(const std::vector<Pending*>& accepted, std::vector<uint64_t>* locations,
-                    uint64_t* checksum);
-  Status SegmentFile(uint64_t ordinal, io::File** out);
-  Status CheckpointLocked();
 
   // Reader side.
   Status RefreshReaderView();
@@ -131,14 +130,12 @@ class StoreCore {
   io::FileLock write_lock_;  // held around each group commit
   log::Ledger ledger_;
   log::SegmentSet segments_;
+  log::LogWriter log_;  // where the log ends; every write to it (write_mu_ held)
   std::unique_ptr<index::PositionIndex> positions_;
   std::unique_ptr<index::KeyIndex> keys_;  // replaced whole when rebuilt
 
-  // Writer state (write_mu_ held).
+  // Writer state.
   std::mutex write_mu_;
-  log::LogState state_;
-  uint64_t write_ordinal_ = ~uint64_t{0};
-  io::File write_file_;
   int64_t last_ledger_sync_ns_ = 0;
 
   // Group commit queue.

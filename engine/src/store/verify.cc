@@ -1,11 +1,14 @@
 // Verify (every checksum, the chain, gapless positions, every index entry)
 // and statistics.
 #include <algorithm>
+#include <utility>
 
 #include "format/batch.h"
-#include "format/checksum.h"
+#include "format/filenames.h"
 #include "format/layout.h"
+#include "index/event_keys.h"
 #include "log/log_walker.h"
+#include "opossum/store.h"
 #include "store/store_core.h"
 
 namespace opossum::internal {
@@ -32,72 +35,17 @@ Status StoreCore::Verify(const std::function<void(uint64_t, uint64_t)>& progress
       if (progress && (p & 0xFFFF) == 0) progress(p, head);
       uint64_t want = format::PackLocation(walk.batch_segment(), walk.offsets()[i]);
       if (!positions_->Covers(p) || positions_->Get(p) != want) {
-        return Status::Corruption(positions_->path().string() + " offset " +
-                                  std::to_string(index::kPositionsHeaderSize + (p - 1) * 8) +
-                                  ": wrong entry for position " + std::to_string(p));
+        return Status::Corruption(positions_->EntryWhere(p) + ": wrong entry for position " +
+                                  std::to_string(p));
       }
       EventView ev;
       if (!(s = EventAt(p, &ev)).ok()) return s;
-      keys.emplace_back(format::KeyHash(format::KeyKind::kType, ev.type()), p);
-      for (size_t t = 0; t < ev.tag_count(); ++t) {
-        keys.emplace_back(format::KeyHash(format::KeyKind::kTag, ev.tag(t)), p);
-      }
-      if (auto id = ev.id()) {
-        keys.emplace_back(
-            format::KeyHash(format::KeyKind::kId,
-                            std::string_view(reinterpret_cast<const char*>(id->bytes.data()), 16)),
-            p);
-      }
+      index::ForEachEventKey(ev,
+                             [&](uint64_t hash, format::KeyKind) { keys.emplace_back(hash, p); });
     }
   }
-  // 2. The key index: its allocation mark lies above every block (or the
-  // next new list would be written over one), and every list holds exactly
-  // the positions (up to what is
-  // indexed) of the events that carry its key.
-  if (!keys_->BlocksBelowAllocEnd()) {
-    return Status::Corruption((path_ / "index" / "postings").string() +
-                              ": alloc_end (offset 16) lies below a key's blocks");
-  }
-  const uint64_t mark = std::min(keys_->indexed_through(), head);
-  std::sort(keys.begin(), keys.end());
-  keys.erase(
-      std::remove_if(keys.begin(), keys.end(), [mark](const auto& k) { return k.second > mark; }),
-      keys.end());
-  uint64_t seen_entries = 0;
-  std::string bad;
-  keys_->ForEachKey([&](uint64_t hash, uint8_t, const index::KeySlot* slot) {
-    if (!bad.empty()) return;
-    if (!index::KeyIndex::SlotIntact(slot)) {
-      bad = "the slot of key " + std::to_string(hash) + " fails its check";
-      return;
-    }
-    auto lo = std::lower_bound(keys.begin(), keys.end(), std::make_pair(hash, uint64_t{0}));
-    index::PostingCursor c(keys_.get(), slot, 1, mark, false);
-    auto it = lo;
-    for (uint64_t p = c.Next(); p != 0; p = c.Next(), ++it) {
-      if (it == keys.end() || it->first != hash || it->second != p) {
-        bad = "key " + std::to_string(hash) + " lists position " + std::to_string(p) + " wrongly";
-        return;
-      }
-      ++seen_entries;
-    }
-    if (c.failed()) {
-      bad = "the list of key " + std::to_string(hash) + " is damaged";
-      return;
-    }
-    if (it != keys.end() && it->first == hash) {
-      bad = "key " + std::to_string(hash) + " misses position " + std::to_string(it->second);
-    }
-  });
-  if (!bad.empty()) {
-    return Status::Corruption((path_ / "index" / "postings").string() + ": " + bad);
-  }
-  if (seen_entries != keys.size()) {
-    return Status::Corruption((path_ / "index" / "keys").string() + ": " +
-                              std::to_string(keys.size() - seen_entries) +
-                              " index entries are missing");
-  }
-  return Status::Ok();
+  // 2. The key index, against every key derived above.
+  return keys_->Verify(std::move(keys), std::min(keys_->indexed_through(), head));
 }
 
 Status StoreCore::GetStats(StoreStats* out) {
@@ -109,10 +57,10 @@ Status StoreCore::GetStats(StoreStats* out) {
   out->segments = segments_.count();
   out->bytes_on_disk = segments_.bytes_on_disk();
   std::error_code ec;
-  for (const auto& e : std::filesystem::directory_iterator(path_ / "index", ec)) {
+  for (const auto& e : std::filesystem::directory_iterator(format::IndexDir(path_), ec)) {
     if (e.is_regular_file(ec)) out->bytes_on_disk += e.file_size(ec);
   }
-  out->bytes_on_disk += std::filesystem::file_size(path_ / "ledger", ec);
+  out->bytes_on_disk += std::filesystem::file_size(format::LedgerPath(path_), ec);
   out->distinct_types = keys_->CountKind(format::KeyKind::kType);
   out->distinct_tags = keys_->CountKind(format::KeyKind::kTag);
   return Status::Ok();

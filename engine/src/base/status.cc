@@ -1,3 +1,5 @@
+// Status::ToString and the names of the codes (the type is in the public
+// opossum/status.h: every layer reports through it).
 #include "opossum/status.h"
 
 namespace opossum {
