@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Plots the CSV of `opossum bench` as PNG images with gnuplot (Debian
+# Plots the CSV of `opossum-bench` as PNG images with gnuplot (Debian
 # gnuplot-nox):
 #   OUT/throughput.png  the rate of every workload per backend (log scale)
 #   OUT/scale.png       read_tag and decide_sync_1 against the store size

@@ -5,7 +5,7 @@
 # them). Stores are kept in build-bench-driver/ (override with
 # OPOSSUM_BENCH_DIR) and reused by later runs; the first run builds stores of
 # up to 10,000,000 events for every backend (several GB, some minutes).
-# Extra arguments go to `opossum bench` (for example --seconds 5, or
+# Extra arguments go to `opossum-bench` (for example --seconds 5, or
 # --workloads read_tag,decide_sync_1).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,5 +20,5 @@ tools/build.sh
 dir=${OPOSSUM_BENCH_DIR:-build-bench-driver}
 out=docs/bench
 mkdir -p "$out"
-build/bin/opossum bench --dir "$dir" --csv "$out/results.csv" "$@" | tee "$out/results.txt"
+build/bin/opossum-bench --dir "$dir" --csv "$out/results.csv" "$@" | tee "$out/results.txt"
 bench/plot.sh "$out/results.csv" "$out"

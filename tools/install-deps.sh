@@ -5,11 +5,14 @@ packages=(
   # the toolchain
   g++ clang cmake ninja-build pkg-config git
   # the library (README "Embedding"): Boost headers, FlatBuffers and its
-  # compiler, mimalloc, xxHash
-  libboost-dev libflatbuffers-dev flatbuffers-compiler libmimalloc-dev libxxhash-dev
-  # the command line (OPOSSUM_BUILD_TOOLS)
+  # compiler, xxHash; and mimalloc, which the engine loads at run time
+  # (libmimalloc2.0, brought in by libmimalloc-dev)
+  libboost-dev libflatbuffers-dev flatbuffers-compiler libxxhash-dev libmimalloc-dev
+  # the command line (OPOSSUM_BUILD_TOOLS); it also links mimalloc (above)
+  # to run on it as a whole
   libcli11-dev libsimdjson-dev
-  # the benchmarks (OPOSSUM_BUILD_BENCH): the driver's peers and Google Benchmark
+  # the benchmarks (OPOSSUM_BUILD_BENCH): the peers of the workload driver
+  # opossum-bench, and Google Benchmark
   libsqlite3-dev liblmdb-dev libbenchmark-dev
   # the tests (OPOSSUM_BUILD_TESTS)
   libgtest-dev libgmock-dev

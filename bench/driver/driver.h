@@ -1,4 +1,4 @@
-// The workload driver behind `opossum bench`: the named workloads against
+// The workload driver (opossum-bench, main.cc): the named workloads against
 // this store, SQLite, LMDB and the limit, one table of rates with ratios,
 // one of latencies, the machine, and a CSV file (docs/benchmarks.md).
 #ifndef OPOSSUM_BENCH_DRIVER_DRIVER_H_
@@ -24,7 +24,7 @@ struct DriverOptions {
   bool progress = false;      // progress lines on the error stream
 };
 
-// The tiny configuration (`opossum bench --tiny`, run by ctest): every
+// The tiny configuration (`opossum-bench --tiny`, run by ctest): every
 // workload and backend in a few seconds, on stores of a few thousand events.
 DriverOptions TinyOptions(DriverOptions base);
 

@@ -1,10 +1,19 @@
 // The program of the embedding tests (tests/embed/run.sh): built by a parent
 // project that takes Opossum in with add_subdirectory or FetchContent and
-// links only opossum::opossum. It opens a store in the folder given, appends
-// with a condition, reads back, and exits 1 at the first mismatch.
+// links only opossum::opossum (and by this build, ctest embed_malloc). It
+// opens a store in the folder given, appends with a condition, reads back,
+// and exits 1 at the first mismatch.
+//
+// It also checks that the library leaves the program's allocator alone: the
+// engine allocates with mimalloc, which it loads itself, but `malloc`,
+// `free`, `operator new` and the rest, as the program and every other
+// library in it call them, stay the C library's (or a sanitizer's, which
+// replaces them in the executable), never mimalloc's.
+#include <dlfcn.h>
 #include <opossum/opossum.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -19,6 +28,69 @@ void Check(bool ok, const char* what) {
   }
 }
 
+// The file that defines the global-scope `symbol` (what a call from the
+// program binds to); nullptr if none.
+const void* DefiningObject(const char* symbol) {
+  void* address = dlsym(RTLD_DEFAULT, symbol);
+  Dl_info info{};
+  if (address == nullptr || dladdr(address, &info) == 0) return nullptr;
+  return info.dli_fbase;
+}
+
+// Before the library is used: mimalloc is not in the process (the program
+// does not link it; linking the library did not bring it in either).
+void CheckNoMimallocYet() {
+  void* mimalloc = dlopen("libmimalloc.so.2", RTLD_NOW | RTLD_NOLOAD);
+  Check(mimalloc == nullptr,
+        "libmimalloc.so.2 is loaded before the library allocated anything: it is linked into "
+        "the program, and its malloc replaces the C library's");
+  if (mimalloc != nullptr) dlclose(mimalloc);
+}
+
+// After the library has worked: the engine has loaded mimalloc for its own
+// blocks, and none of the process's allocation functions is mimalloc's.
+void CheckMallocIsNotMimalloc() {
+  void* mimalloc = dlopen("libmimalloc.so.2", RTLD_NOW | RTLD_NOLOAD);
+  if (mimalloc == nullptr) {
+    Check(false, "the engine did not load libmimalloc.so.2 (it allocates with malloc instead)");
+    return;
+  }
+  Dl_info mi{};
+  void* mi_malloc = dlsym(mimalloc, "mi_malloc");
+  // mi_check_owned: whether a block is in this thread's mimalloc heap (it
+  // walks the heap's pages; mi_is_in_heap_region, which looks the address
+  // up, misses blocks that mimalloc placed outside its usual address range,
+  // as it does under AddressSanitizer).
+  using Owned = bool (*)(const void*);
+  auto owned = reinterpret_cast<Owned>(dlsym(mimalloc, "mi_check_owned"));
+  if (mi_malloc == nullptr || owned == nullptr || dladdr(mi_malloc, &mi) == 0) {
+    Check(false, "libmimalloc.so.2 has no mi_malloc or mi_check_owned");
+    dlclose(mimalloc);
+    return;
+  }
+  for (const char* f : {"malloc", "free", "calloc", "realloc", "posix_memalign", "aligned_alloc",
+                        "_Znwm", "_ZdlPv", "_Znam", "_ZdaPv"}) {
+    const void* object = DefiningObject(f);
+    if (object == nullptr) {
+      std::fprintf(stderr, "embed_check: %s is not found in the global scope\n", f);
+      ++failures;
+    } else if (object == mi.dli_fbase) {
+      std::fprintf(stderr, "embed_check: %s is mimalloc's (%s), not the C library's\n", f,
+                   mi.dli_fname);
+      ++failures;
+    }
+  }
+  // And so the program's blocks are not in mimalloc's heap.
+  void* block = std::malloc(100);
+  Check(block != nullptr && !owned(block), "a block from malloc is in mimalloc's heap");
+  std::free(block);
+  auto* object = new std::string(200, 'x');
+  Check(!owned(object) && !owned(object->data()),
+        "a block from operator new is in mimalloc's heap");
+  delete object;
+  dlclose(mimalloc);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -27,6 +99,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "usage: embed_check FOLDER\n");
     return 2;
   }
+  CheckNoMimallocYet();
   std::unique_ptr<Store> store;
   Status s = Store::Open(argv[1], "embedded", Options{}, &store);
   if (!s.ok()) {
@@ -66,6 +139,7 @@ int main(int argc, char** argv) {
     Check(e.data() == R"({"capacity": 10})", "the event read back has other data");
     Check(e.data_is_json(), "the event read back lost data_is_json");
   }
+  CheckMallocIsNotMimalloc();
   if (failures != 0) return 1;
   std::printf("embed_check: ok\n");
   return 0;

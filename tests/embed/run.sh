@@ -12,10 +12,15 @@
 #                 that the engine built by the first is reused.
 #   lean          SOURCE itself, top level, with -DOPOSSUM_BUILD_TESTS=OFF
 #                 -DOPOSSUM_BUILD_BENCH=OFF, in a fresh WORK/lean: everything
-#                 builds, and `opossum bench` says this build has none.
+#                 builds without searching for SQLite, LMDB, GoogleTest or
+#                 Google Benchmark (the configure's trace and its cache show
+#                 no search), the command line links none of them (ldd),
+#                 and `opossum bench` says this build has none.
 #
-# Every configure runs without SQLite, LMDB, GoogleTest and Google Benchmark
-# in sight, although they are installed here (see hide_test_and_bench_deps).
+# Every configure runs without SQLite, LMDB, GoogleTest, Google Benchmark
+# and mimalloc's development files in sight, although they are installed
+# here (see hide_test_and_bench_deps): the library loads mimalloc at run
+# time, and the command line links it only when it is there.
 set -euo pipefail
 
 if [[ $# -ne 7 ]]; then
@@ -45,7 +50,7 @@ fail() {
 #    makes find_package(<name>) find nothing, and a REQUIRED one stop the
 #    configure with an error.
 hidden_args=(-DCMAKE_DISABLE_FIND_PACKAGE_GTest=ON -DCMAKE_DISABLE_FIND_PACKAGE_benchmark=ON
-             -DCMAKE_DISABLE_FIND_PACKAGE_SQLite3=ON)
+             -DCMAKE_DISABLE_FIND_PACKAGE_SQLite3=ON -DCMAKE_DISABLE_FIND_PACKAGE_mimalloc=ON)
 hide_test_and_bench_deps() {
   # One folder per mode: the modes run at the same time under ctest -j.
   local dir=$work/pkgconfig-visible-$mode d pc name
@@ -96,9 +101,24 @@ case $mode in
   lean)
     lean=$work/lean
     rm -rf "$lean"
+    # The trace: every command the configure runs, variables expanded.
     configure "$source" "$lean" -DOPOSSUM_BUILD_TESTS=OFF -DOPOSSUM_BUILD_BENCH=OFF \
-              -DOPOSSUM_WERROR="$werror"
+              -DOPOSSUM_WERROR="$werror" --trace-expand --trace-redirect="$work/lean-trace.txt"
+    # Not searched at all: no find_package or pkg-config module of theirs in
+    # this project's files (a search that failed quietly would pass the
+    # hiding above), and nothing of theirs in the cache.
+    searched=$(grep -F "$source/" "$work/lean-trace.txt" |
+               grep -iE '(find_package|pkg_check_modules|pkg_search_module)\(.*(sqlite|lmdb|gtest|gmock|benchmark)' ||
+               true)
+    [[ -z $searched ]] || fail "the configure searches for what it must not need: $searched"
+    grep -F "$source/CMakeLists.txt" "$work/lean-trace.txt" | grep -q 'find_package(Boost' ||
+      fail "the trace shows no find_package(Boost): it does not show the searches"
+    cached=$(grep -v '^CMAKE_DISABLE_FIND_PACKAGE_' "$lean/CMakeCache.txt" |
+             grep -iE '^[A-Za-z0-9_.-]*(sqlite|lmdb|gtest|gmock|benchmark)[A-Za-z0-9_.-]*:' || true)
+    [[ -z $cached ]] || fail "the cache holds entries of what it must not need: $cached"
+    rm -f "$work/lean-trace.txt"
     cmake --build "$lean" -j2
+    [[ ! -e $lean/bin/opossum-bench ]] || fail "a build without benchmarks made opossum-bench"
     cli=$lean/bin/opossum
     [[ -x $cli ]] || fail "no $cli"
     # The command line works without the benchmarks...
@@ -112,10 +132,10 @@ case $mode in
     grep -q '"this build has no benchmarks' "$data/bench.err" ||
       fail "opossum bench says: $(cat "$data/bench.err")"
     [[ ! -e $data/bench ]] || fail "opossum bench wrote $data/bench"
-    # Neither SQLite nor LMDB is linked.
-    command -v readelf >/dev/null || fail "readelf (binutils) is missing"
-    if readelf -d "$cli" | grep -E 'NEEDED.*(sqlite|lmdb)'; then
-      fail "$cli is linked with SQLite or LMDB"
+    # Neither SQLite nor LMDB is linked, nor anything of the tests.
+    command -v ldd >/dev/null || fail "ldd is missing"
+    if ldd "$cli" | grep -iE 'sqlite|lmdb|gtest|gmock|benchmark'; then
+      fail "$cli is linked with SQLite, LMDB, GoogleTest or Google Benchmark"
     fi
     ;;
   *)

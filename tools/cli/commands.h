@@ -9,8 +9,8 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
-#include "driver.h"
 #include "opossum/options.h"
 #include "opossum/store.h"
 
@@ -28,7 +28,7 @@ std::unique_ptr<Store> OpenForRead(const StoreRef& ref);
 // How a writing command opens its store.
 struct WriteOptions {
   Durability durability = Durability::kSync;
-  bool write_protect_segments = false;  // Options::write_protect_segments
+  bool write_protect_segments = false;   // Options::write_protect_segments
   std::optional<uint64_t> segment_size;  // Options::segment_size; default: the store's
 };
 // Opens (creating when missing) a store for appending.
@@ -52,9 +52,11 @@ void RunHead(const StoreRef& ref);
 void RunVerify(const StoreRef& ref);
 void RunStats(const StoreRef& ref);
 
-// `bench`: the workload driver (bench/driver); `tiny` runs its CI-sized
-// configuration. Needs no store.
-void RunBench(bench::DriverOptions options, bool tiny);
+// `bench ARGS`: runs the workload driver, the program opossum-bench
+// (bench/driver) installed next to this one, with ARGS; does not return
+// when it starts. Throws CliError::Invalid when there is none (a build
+// without OPOSSUM_BUILD_BENCH), CliError::Io when it cannot be run.
+[[noreturn]] void RunBench(const std::vector<std::string>& args);
 
 struct ExportArgs {
   std::filesystem::path out;

@@ -8,6 +8,9 @@
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
+#include <string>
+#include <string_view>
+#include <vector>
 
 #include "cli_error.h"
 #include "commands.h"
@@ -186,54 +189,12 @@ int Main(int argc, char** argv) {
   auto* stats = app.add_subcommand(
       "stats", "print events, head, segments, bytes on disk, distinct types and tags");
 
-#if OPOSSUM_WITH_BENCH
-  opossum::bench::DriverOptions bench_args;
-  bool bench_tiny = false;
-  std::string bench_seconds = CLI::detail::to_string(bench_args.seconds);
-  std::string bench_threads = std::to_string(bench_args.threads);
-  std::string bench_read_store = std::to_string(bench_args.read_store);
-  std::vector<std::string> bench_scale;
+  // The workload driver is its own program, opossum-bench (SQLite, LMDB):
+  // everything after `bench` goes to it unread, --help included.
   auto* bench = app.add_subcommand(
-      "bench", "run the benchmark workloads against this store, SQLite, LMDB and the bare disk");
-  bench->footer(
-      "Prints the machine, a table of rates with ratios and one of latencies, and writes CSV.");
-  bench->add_option("--dir", bench_args.dir, "folder for the stores (on the disk to measure)")
-      ->capture_default_str();
-  bench->add_option("--workloads", bench_args.workloads, "comma-separated (default: all)")
-      ->delimiter(',');
-  bench
-      ->add_option("--backends", bench_args.backends,
-                   "comma-separated of opossum, sqlite, lmdb, limit (default: all)")
-      ->delimiter(',')
-      ->check(CLI::IsMember({"opossum", "sqlite", "lmdb", "limit"}));
-  bench->add_option("--seconds", bench_seconds, "timed seconds per workload and backend")
-      ->type_name("SECONDS")
-      ->capture_default_str();
-  bench->add_option("--threads", bench_threads, "threads of the *_64 workloads (1 to 1024)")
-      ->type_name("N")
-      ->capture_default_str();
-  bench
-      ->add_option(
-          "--read-store", bench_read_store,
-          "events in the store of the read and decide workloads (a multiple of 10, at least 20)")
-      ->type_name("N")
-      ->capture_default_str();
-  auto* scale_opt =
-      bench
-          ->add_option("--scale", bench_scale,
-                       "comma-separated store sizes for scale_* (multiples of 10, at least 20)")
-          ->type_name("N,N,..")
-          ->delimiter(',');
-  bench->add_option("--csv", bench_args.csv, "CSV output (default: DIR/results.csv)");
-  bench->add_flag("--tiny", bench_tiny,
-                  "a few seconds on stores of a few thousand events (keeps the driver working)");
-#else
-  // Built without the workload driver (OPOSSUM_BUILD_BENCH=OFF): `bench` is
-  // still a command, so asking for it says why there is none.
-  auto* bench =
-      app.add_subcommand("bench", "not in this build (configured with OPOSSUM_BUILD_BENCH=OFF)");
+      "bench", "run the benchmark workloads (the program opossum-bench; opossum bench --help)");
+  bench->set_help_flag();
   bench->fallthrough(false)->allow_extras();
-#endif
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -260,28 +221,6 @@ int Main(int argc, char** argv) {
     if (limit_opt->count() > 0) read_args.limit = whole("--limit", read_limit, 0, UINT64_MAX);
     if (*exp) export_args.from = whole("--from", export_from, 1, UINT64_MAX);
     if (*imp) import_args.batch_size = whole("--batch-size", import_batch_size, 0, UINT64_MAX);
-#if OPOSSUM_WITH_BENCH
-    if (*bench) {
-      // A store of the workloads holds ten events per tag.
-      auto store_size = [&](const char* option, const std::string& text) {
-        const uint64_t n = whole(option, text, 20, UINT64_MAX);
-        if (n % 10 != 0) {
-          throw CliError::Invalid(std::string(option) +
-                                  ": expected a multiple of 10, at least 20, got \"" + text + "\"");
-        }
-        return n;
-      };
-      bench_args.seconds = ParseSeconds("--seconds", bench_seconds);
-      bench_args.threads = static_cast<int>(whole("--threads", bench_threads, 1, 1024));
-      bench_args.read_store = store_size("--read-store", bench_read_store);
-      if (scale_opt->count() > 0) {
-        bench_args.scale_sizes.clear();
-        for (const std::string& n : bench_scale) {
-          bench_args.scale_sizes.push_back(store_size("--scale", n));
-        }
-      }
-    }
-#endif
 
     if (*append) {
       append_args.write.durability = DurabilityArg(append_durability);
@@ -302,13 +241,14 @@ int Main(int argc, char** argv) {
     } else if (*stats) {
       RunStats(ref);
     } else if (*bench) {
-#if OPOSSUM_WITH_BENCH
-      RunBench(bench_args, bench_tiny);
-#else
-      throw CliError::Invalid(
-          "this build has no benchmarks: `opossum bench` needs a build configured with "
-          "-DOPOSSUM_BUILD_BENCH=ON");
-#endif
+      // What follows the word `bench` (after the options above, which
+      // parsed), in its order.
+      int at = 1;
+      while (at < argc && std::string_view(argv[at]) != "bench") {
+        const std::string_view arg = argv[at];
+        at += arg == "--root" || arg == "--store" ? 2 : 1;
+      }
+      RunBench(std::vector<std::string>(argv + std::min(at + 1, argc), argv + argc));
     }
   } catch (const CliError& e) {
     return Report(e);
