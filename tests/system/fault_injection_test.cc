@@ -1,4 +1,4 @@
-// Fault injection through the Env (tests/fault_env.h), in the manner of
+// Fault injection through the Env (tests/support/fault_env.h), in the manner of
 // SQLite's and LevelDB's I/O-error and power-loss tests.
 //
 // I/O errors at every step: one fixed workload (create a store, appends of

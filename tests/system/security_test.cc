@@ -7,7 +7,7 @@
 //  3. Parsers bound their work: deeply nested JSON, huge numbers of tags,
 //     oversized strings and huge queries give a clear error (exit 2 and a
 //     message) or are served, in bounded memory and time, never a crash.
-// The command line is run as a child process (tests/cli_process.h).
+// The command line is run as a child process (tests/support/cli_process.h).
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
