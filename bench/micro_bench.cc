@@ -62,6 +62,7 @@
 #include "format/layout.h"
 #include "index/key_index.h"
 #include "store/matching.h"
+#include "store/event_view_access.h"
 
 namespace opossum::bench {
 namespace {
@@ -172,7 +173,7 @@ void BM_Micro_RecordCheckRead(benchmark::State& state) {
       state.SkipWithError(why.c_str());
       break;
     }
-    const EventView ev(1, rh->timestamp_ns,
+    const EventView ev = internal::EventViewAccess::Make(1, rh->timestamp_ns,
                        format::TableFromBytes(reinterpret_cast<const uint8_t*>(rh + 1)));
     const std::string_view d = ev.data();
     sum += ev.type().size() + d.size() + static_cast<uint8_t>(d[0]);
@@ -495,7 +496,7 @@ BENCHMARK(BM_Micro_ConditionTagHolds);
 void BM_Micro_MatchTagQuery(benchmark::State& state) {
   const CommittedRecord rec = MakeCommittedRecord();
   const auto* rh = reinterpret_cast<const format::RecordHeader*>(rec.data() + rec.offset);
-  const EventView ev(1, rh->timestamp_ns,
+  const EventView ev = internal::EventViewAccess::Make(1, rh->timestamp_ns,
                      format::TableFromBytes(reinterpret_cast<const uint8_t*>(rh + 1)));
   const Query q = Query::ForTags({"student:s0000001"});
   int64_t matched = 0;

@@ -30,6 +30,7 @@
 #include "json_reader.h"
 #include "json_text.h"
 #include "json_writer.h"
+#include "store/event_view_access.h"
 
 namespace {
 
@@ -70,7 +71,8 @@ void EventRoundTrip(const Event& e, EventParser* parser) {
   std::vector<uint64_t> aligned((enc.bytes.size() + 7) / 8 + 1);
   std::memcpy(aligned.data(), enc.bytes.data(), enc.bytes.size());
   const int64_t ts = e.timestamp_ns.value_or(1700000000123456789);
-  EventView view(42, ts, format::TableFromBytes(reinterpret_cast<const uint8_t*>(aligned.data())));
+  EventView view = internal::EventViewAccess::Make(
+      42, ts, format::TableFromBytes(reinterpret_cast<const uint8_t*>(aligned.data())));
   std::string line;
   AppendEventLine(&line, view);
   Event back;

@@ -26,6 +26,7 @@
 #include "format/event_codec.h"
 #include "format/json_check.h"
 #include "fuzz_util.h"
+#include "store/event_view_access.h"
 
 namespace {
 
@@ -105,7 +106,7 @@ void RoundTrip(const Event& e, const char* what) {
   const auto* bytes = reinterpret_cast<const uint8_t*>(aligned.data());
   Check(format::VerifyEventBytes(bytes, enc.bytes.size()),
         std::string(what) + ": encoded bytes do not verify");
-  EventView view(1, 0, format::TableFromBytes(bytes));
+  EventView view = internal::EventViewAccess::Make(1, 0, format::TableFromBytes(bytes));
   Check(ModelEvent::From(view) == ModelEvent::From(e),
         std::string(what) + ": decoded event differs from the encoded one");
   for (const std::string& t : e.tags) Check(view.HasTag(t), "HasTag misses " + t);
@@ -119,7 +120,7 @@ void Decode(const uint8_t* data, size_t size) {
   auto* bytes = reinterpret_cast<uint8_t*>(aligned.get());
   std::memcpy(bytes, data, size);
   if (format::VerifyEventBytes(bytes, size)) {
-    EventView view(5, 0, format::TableFromBytes(bytes));
+    EventView view = internal::EventViewAccess::Make(5, 0, format::TableFromBytes(bytes));
     TouchEvent(view);
     Event e = view.ToEvent();
     e.timestamp_ns.reset();

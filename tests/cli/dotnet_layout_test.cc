@@ -31,6 +31,7 @@
 #include "json_writer.h"
 #include "opossum/opossum.h"
 #include "test_util.h"
+#include "store/event_view_access.h"
 
 namespace opossum::cli {
 namespace {
@@ -288,7 +289,8 @@ TEST_F(DotnetTest, DataFlaggedJsonThatIsNotJsonIsWrittenAsBinary) {
     builder.add_data(bytes);
     builder.add_data_is_json(true);
     fbb.Finish(builder.Finish());
-    const EventView v(7, kTs, format::TableFromBytes(fbb.GetBufferPointer()));
+    const EventView v =
+        internal::EventViewAccess::Make(7, kTs, format::TableFromBytes(fbb.GetBufferPointer()));
     ASSERT_TRUE(v.data_is_json());
     const std::string text = DotnetEventJson(v);
     EXPECT_NE(text.find("\"eventEncoding\": \"base64\""), std::string::npos) << text;

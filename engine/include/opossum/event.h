@@ -84,6 +84,10 @@ struct Event {
   std::optional<int64_t> timestamp_ns{};  // default: the batch's commit time
 };
 
+namespace internal {
+struct EventViewAccess;
+}  // namespace internal
+
 // A committed event, read in place from the mapped segment (zero copies).
 class EventView {
  public:
@@ -109,12 +113,13 @@ class EventView {
   // An owning copy (for keeping the event after the store closes).
   Event ToEvent() const;
 
-  // Internal: built by the store from a verified record.
-  const void* table() const { return table_; }
+
+ private:
+  // Built by the store from a verified record (internal::EventViewAccess).
+  friend struct internal::EventViewAccess;
   EventView(uint64_t position, int64_t timestamp_ns, const void* table)
       : position_(position), timestamp_ns_(timestamp_ns), table_(table) {}
 
- private:
   uint64_t position_ = 0;
   int64_t timestamp_ns_ = 0;
   const void* table_ = nullptr;  // the event's FlatBuffers table in the map

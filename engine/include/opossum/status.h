@@ -7,6 +7,9 @@
 // names what failed and why (the field and limit broken, the file and offset
 // of corrupt bytes, the operating system's message for an I/O error).
 //
+// A Status must not be dropped unseen ([[nodiscard]]): a caller that has a
+// reason to go on whatever happened says so with IgnoreError() and a comment.
+//
 // Thread safety: a Status is a plain value; distinct objects may be used from
 // distinct threads freely.
 #ifndef OPOSSUM_STATUS_H_
@@ -19,7 +22,7 @@
 
 namespace opossum {
 
-class Status {
+class [[nodiscard]] Status {
  public:
   enum class Code : uint8_t {
     kOk = 0,
@@ -69,6 +72,9 @@ class Status {
   // For kConditionFailed: the position of an event that matched the
   // condition's query after its `after` position. 0 otherwise.
   uint64_t conflicting_position() const { return conflicting_position_; }
+
+  // Drops the outcome on purpose (the call site says why in a comment).
+  void IgnoreError() const {}
 
   // "OK" or "<kind>: <message>".
   std::string ToString() const;

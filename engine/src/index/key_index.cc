@@ -227,7 +227,8 @@ bool KeyIndex::BlockInBounds(uint64_t off, uint64_t key) const {
   };
   if (ok(postings_.size())) return true;
   // Another process may have grown the file since this one looked.
-  const_cast<io::GrowableMap&>(postings_).RefreshSize();
+  // A refresh that fails leaves the size as it was: the check then fails.
+  const_cast<io::GrowableMap&>(postings_).RefreshSize().IgnoreError();
   return ok(postings_.size());
 }
 
@@ -236,7 +237,8 @@ bool KeyIndex::HeaderPlausible(uint64_t head) const {
   uint64_t end = A(const_cast<uint64_t&>(ph->alloc_end)).load();
   // Another process may have grown the file (then moved alloc_end) since
   // this one mapped it.
-  if (end > postings_.size()) const_cast<io::GrowableMap&>(postings_).RefreshSize();
+  // (A refresh that fails leaves the size as it was: the check then fails.)
+  if (end > postings_.size()) const_cast<io::GrowableMap&>(postings_).RefreshSize().IgnoreError();
   return ph->magic == kPostingsMagic && ph->version == kIndexVersion && end >= kIndexHeaderSize &&
          end <= postings_.size() && end % 8 == 0 && MarkIntact() && indexed_through() <= head;
 }

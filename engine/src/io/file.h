@@ -97,10 +97,13 @@ class FileLock {
   Status Lock(std::chrono::milliseconds timeout);
   // Exclusive lock if free now; *acquired tells.
   Status TryLock(bool* acquired);
+  // Releasing fails only for a descriptor that is not open (a defect) or a
+  // fault a test injects. Callers on close and error paths ignore it: the
+  // lock goes with the descriptor at the latest, when this object dies.
   Status Unlock();
   // Shared lock (also converts a held exclusive lock to shared).
   Status LockShared();
-  Status UnlockShared();
+  Status UnlockShared();  // as Unlock
 
  private:
   std::unique_ptr<LockHandle> handle_;

@@ -121,14 +121,18 @@ Status LogWriter::Write(std::span<format::EncodedBatch* const> batches,
     // The log still ends where the group began: give back the write bits
     // taken above (best effort: OpenForWrite gives them back too).
     for (uint64_t o = state_.segment; protect && o < ordinal; ++o) {
-      segments_->SetProtected(o, false);
+      segments_->SetProtected(o, false).IgnoreError();
     }
     // Nothing of a failed group may ever be taken for a batch (a whole batch
     // left in the page cache would look like one a dead writer left). Mark
     // where it began in the ledger, so that every writer zeroes instead of
     // adopting there, then try to zero it now.
+    // The mark is in the shared map: every process sees it at once, and it
+    // outlives a crash of this one. If its sync fails too, only a power loss
+    // before the next successful ledger sync can take it, and with it the
+    // group, which was never synced either; the zeroing below is synced.
     ledger_->MarkFailedWrite(state_.segment, state_.end_offset);
-    ledger_->Sync();
+    ledger_->Sync().IgnoreError();
     bool zeroed = true;
     for (const Placement& pc : pieces) {
       io::File* f;

@@ -83,12 +83,12 @@ Status SegmentSet::MapFile(const fs::path& path, uint64_t expected_ordinal,
 
 Status SegmentSet::Open(const fs::path& dir) {
   dir_ = dir;
-  std::lock_guard<std::mutex> lock(mu_);
+  base::MutexLock lock(&mu_);
   return RefreshLocked();
 }
 
 Status SegmentSet::Refresh() {
-  std::lock_guard<std::mutex> lock(mu_);
+  base::MutexLock lock(&mu_);
   return RefreshLocked();
 }
 
@@ -132,7 +132,7 @@ const Segment* SegmentSet::Get(uint64_t ordinal) {
 }
 
 Status SegmentSet::Create(uint64_t ordinal, uint64_t first_position, uint64_t size) {
-  std::lock_guard<std::mutex> lock(mu_);
+  base::MutexLock lock(&mu_);
   if (ordinal != count()) {
     return Status::Corruption("segment " + std::to_string(ordinal) + " created out of order in " +
                               dir_.string());
@@ -164,7 +164,7 @@ Status SegmentSet::Create(uint64_t ordinal, uint64_t first_position, uint64_t si
 }
 
 Status SegmentSet::Grow(uint64_t ordinal, uint64_t size) {
-  std::lock_guard<std::mutex> lock(mu_);
+  base::MutexLock lock(&mu_);
   Segment* old = ordinal < count() ? slots_[ordinal].load(std::memory_order_acquire) : nullptr;
   if (old == nullptr || ordinal + 1 != count()) {
     return Status::Corruption("segment " + std::to_string(ordinal) + " to grow is not the last");
@@ -192,7 +192,7 @@ Status SegmentSet::Grow(uint64_t ordinal, uint64_t size) {
 }
 
 bool SegmentSet::Reload(uint64_t ordinal) {
-  std::lock_guard<std::mutex> lock(mu_);
+  base::MutexLock lock(&mu_);
   Segment* old = ordinal < count() ? slots_[ordinal].load(std::memory_order_acquire) : nullptr;
   if (old == nullptr) return false;
   std::unique_ptr<Segment> seg;
@@ -206,7 +206,7 @@ bool SegmentSet::Reload(uint64_t ordinal) {
 }
 
 Status SegmentSet::RemoveFrom(uint64_t ordinal) {
-  std::lock_guard<std::mutex> lock(mu_);
+  base::MutexLock lock(&mu_);
   uint64_t n = count();
   for (uint64_t i = ordinal; i < n; ++i) {
     Segment* seg = slots_[i].load(std::memory_order_acquire);
@@ -224,7 +224,7 @@ Status SegmentSet::RemoveFrom(uint64_t ordinal) {
 }
 
 Status SegmentSet::Repair(uint64_t ordinal) {
-  std::lock_guard<std::mutex> lock(mu_);
+  base::MutexLock lock(&mu_);
   Segment* seg = slots_[ordinal].load(std::memory_order_acquire);
   if (seg == nullptr || seg->file_size >= seg->size) return Status::Ok();
   io::File f;

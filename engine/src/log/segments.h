@@ -14,10 +14,11 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <vector>
 
+#include "base/mutex.h"
+#include "base/thread_annotations.h"
 #include "format/filenames.h"
 #include "format/layout.h"
 #include "io/file.h"
@@ -125,7 +126,7 @@ class SegmentSet {
   // A copy, taken under the lock: any thread's Refresh (a reader's Get of a
   // segment it does not know yet) rewrites it.
   std::filesystem::path torn_path() const {
-    std::lock_guard<std::mutex> lock(mu_);
+    base::MutexLock lock(&mu_);
     return torn_path_;
   }
   uint64_t bytes_on_disk() const;
@@ -133,14 +134,14 @@ class SegmentSet {
  private:
   Status MapFile(const std::filesystem::path& path, uint64_t expected_ordinal,
                  uint64_t first_position, std::unique_ptr<Segment>* out, bool* torn);
-  Status RefreshLocked();
+  Status RefreshLocked() REQUIRES(mu_);
 
   std::filesystem::path dir_;
   std::unique_ptr<std::atomic<Segment*>[]> slots_;
   std::atomic<uint64_t> count_{0};
-  mutable std::mutex mu_;  // changes to the set, owned_ and torn_path_
-  std::vector<std::unique_ptr<Segment>> owned_;
-  std::filesystem::path torn_path_;
+  mutable base::Mutex mu_;  // changes to the set (slots_ and count_ are read without it)
+  std::vector<std::unique_ptr<Segment>> owned_ GUARDED_BY(mu_);
+  std::filesystem::path torn_path_ GUARDED_BY(mu_);
 };
 
 }  // namespace opossum::log

@@ -67,10 +67,10 @@ Status StoreCore::Append(format::EncodedBatch&& batch,
     p.condition = &*condition;
   }
 
-  std::unique_lock<std::mutex> lk(queue_mu_);
+  queue_mu_.Lock();
   queue_.push_back(pending);
   if (leader_busy_) {
-    lk.unlock();
+    queue_mu_.Unlock();
     // All waiters sleep on one word, so a leader wakes a whole group with a
     // single system call; each then looks at its own state. (libstdc++'s
     // atomic wait spins and yields briefly first, which measured faster
@@ -81,12 +81,12 @@ Status StoreCore::Append(format::EncodedBatch&& batch,
       wake_epoch_.wait(epoch, std::memory_order_acquire);
     }
     if (p.state.load(std::memory_order_acquire) == kLead) {
-      lk.lock();
-      LeadGroups(lk, 0);
+      queue_mu_.Lock();
+      LeadGroups(0);
     }
   } else {
     leader_busy_ = true;
-    LeadGroups(lk, 0);
+    LeadGroups(0);
   }
   if (p.status.ok() && last_position != nullptr) *last_position = p.last_position;
   return p.status;
@@ -94,7 +94,7 @@ Status StoreCore::Append(format::EncodedBatch&& batch,
 
 // Commits the queue as one group and hands leadership to the first appender
 // still queued (or ends it). Called with queue_mu_ held and leader_busy_ set.
-void StoreCore::LeadGroups(std::unique_lock<std::mutex>& lk, int rounds) {
+void StoreCore::LeadGroups(int rounds) {
   std::vector<std::shared_ptr<Pending>> group;
   std::vector<Pending*> raw;
   uint64_t bytes = 0;
@@ -105,27 +105,27 @@ void StoreCore::LeadGroups(std::unique_lock<std::mutex>& lk, int rounds) {
     group.push_back(std::move(queue_.front()));
     queue_.pop_front();
   }
-  lk.unlock();
+  queue_mu_.Unlock();
   CommitGroup(raw);
   // `group` keeps each Pending alive while its appender is woken.
   for (auto& g : group) g->state.store(kDone, std::memory_order_release);
   wake_epoch_.fetch_add(1, std::memory_order_release);
   wake_epoch_.notify_all();
-  lk.lock();
+  queue_mu_.Lock();
   if (queue_.empty()) {
     leader_busy_ = false;
   } else if (rounds + 1 < kLeaderRounds) {
     // Lead the next group too: handing over costs a context switch.
-    LeadGroups(lk, rounds + 1);
+    LeadGroups(rounds + 1);
     return;
   } else {
     queue_.front()->state.store(kLead, std::memory_order_release);
-    lk.unlock();
+    queue_mu_.Unlock();
     wake_epoch_.fetch_add(1, std::memory_order_release);
     wake_epoch_.notify_all();
     return;
   }
-  lk.unlock();
+  queue_mu_.Unlock();
 }
 
 Status StoreCore::CatchUpLocked() {
@@ -215,7 +215,7 @@ Status StoreCore::CheckIdempotency(const Pending& p, const std::vector<Pending*>
 }
 
 void StoreCore::CommitGroup(std::vector<Pending*>& group) {
-  std::lock_guard<std::mutex> wl(write_mu_);
+  base::MutexLock wl(&write_mu_);
   auto fail_all = [&](const Status& s) {
     for (Pending* g : group) g->status = s;
   };
@@ -223,7 +223,7 @@ void StoreCore::CommitGroup(std::vector<Pending*>& group) {
   if (!s.ok()) return fail_all(s);
   struct Unlocker {
     io::FileLock* l;
-    ~Unlocker() { l->Unlock(); }
+    ~Unlocker() { l->Unlock().IgnoreError(); }  // see FileLock::Unlock
   } unlocker{&write_lock_};
   if (!(s = CatchUpLocked()).ok()) return fail_all(s);
 
@@ -312,20 +312,23 @@ void StoreCore::CommitGroup(std::vector<Pending*>& group) {
   // Now and then: a checkpoint on stable storage bounds recovery after a
   // machine restart (and, in buffered mode, what a power loss can take).
   int64_t now = io::NowNs();
-  if (now - last_ledger_sync_ns_ > 1'000'000'000) {
-    log_.Checkpoint();
+  // A checkpoint that fails (a full disk, an I/O error) leaves the previous
+  // one in force; the group is committed all the same (in buffered mode the
+  // appenders were promised the OS cache, no more), and the next group tries
+  // again instead of a second later.
+  if (now - last_ledger_sync_ns_ > 1'000'000'000 && log_.Checkpoint().ok()) {
     last_ledger_sync_ns_ = now;
   }
 }
 
 Status StoreCore::Sync() {
   if (!writable_) return Status::Ok();
-  std::lock_guard<std::mutex> wl(write_mu_);
+  base::MutexLock wl(&write_mu_);
   Status s = write_lock_.Lock(options_.lock_timeout);
   if (!s.ok()) return s;
   s = CatchUpLocked();
   if (s.ok()) s = log_.Checkpoint();
-  write_lock_.Unlock();
+  write_lock_.Unlock().IgnoreError();  // see FileLock::Unlock
   return s;
 }
 

@@ -8,6 +8,7 @@
 #include "opossum/event.h"
 #include "opossum/query.h"
 #include "opossum/status.h"
+#include "store/event_view_access.h"
 
 namespace opossum::internal {
 
@@ -21,7 +22,7 @@ Status ValidateQuery(const Query& q, const char* what);
 bool TableMatches(const void* table, const Query& q);
 
 inline bool Matches(const EventView& ev, const Query& q) {
-  return q.items.empty() || TableMatches(ev.table(), q);
+  return q.items.empty() || TableMatches(EventViewAccess::Table(ev), q);
 }
 // Event i of a batch not yet committed.
 inline bool EncodedMatches(const format::EncodedBatch& b, size_t i, const Query& q) {

@@ -9,6 +9,7 @@
 #include "format/key_hash.h"
 #include "format/layout.h"
 #include "index/damage.h"
+#include "store/event_view_access.h"
 #include "store/matching.h"
 #include "store/store_core.h"
 
@@ -155,8 +156,8 @@ Status StoreCore::EventAt(uint64_t position, EventView* out) {
     }
     return CorruptRecord(position, seg, off, why);
   }
-  *out = EventView(position, rh->timestamp_ns,
-                   format::TableFromBytes(reinterpret_cast<const uint8_t*>(rh + 1)));
+  *out = EventViewAccess::Make(position, rh->timestamp_ns,
+                               format::TableFromBytes(reinterpret_cast<const uint8_t*>(rh + 1)));
   return Status::Ok();
 }
 

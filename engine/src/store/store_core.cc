@@ -86,10 +86,11 @@ Status StoreCore::OpenFiles() {
   }
   auto fail = [&](Status st) {
     if (have_open_lock) {
+      // See FileLock::Unlock.
       if (alone) {
-        open_lock_.Unlock();
+        open_lock_.Unlock().IgnoreError();
       } else {
-        open_lock_.UnlockShared();
+        open_lock_.UnlockShared().IgnoreError();
       }
     }
     return st;
@@ -152,7 +153,7 @@ Status StoreCore::OpenFiles() {
       ledger_.SetBootId(io::BootId());
       s = ledger_.Sync();
     }
-    write_lock_.Unlock();
+    write_lock_.Unlock().IgnoreError();  // see FileLock::Unlock
     if (!s.ok()) return fail(s);
     if (!(s = open_lock_.LockShared()).ok()) return fail(s);  // converts, atomically
   } else if (writable_ && !ledger_.clean() &&
@@ -179,7 +180,7 @@ Status StoreCore::OpenFiles() {
 Status StoreCore::Recover(bool full) {
   Status s = log_.RepairSegments();
   if (!s.ok()) return s;
-  std::lock_guard<std::mutex> lock(write_mu_);
+  base::MutexLock lock(&write_mu_);
   if (full) {
     // Everything up to the last checkpoint was synced: index it from the
     // segments (reporting, never cutting, damage there), then adopt what
@@ -239,10 +240,10 @@ Status StoreCore::IndexCatchUpLocked() {
 StoreCore::~StoreCore() {
   if (!opened_) return;
   if (!writable_) {
-    if (have_open_lock_) open_lock_.UnlockShared();
+    if (have_open_lock_) open_lock_.UnlockShared().IgnoreError();  // see FileLock::Unlock
     return;
   }
-  std::lock_guard<std::mutex> lock(write_mu_);
+  base::MutexLock lock(&write_mu_);
   bool alone = false;
   if (open_lock_.TryLock(&alone).ok() && alone) {
     // The last user: make everything durable and mark the store clean, so
@@ -254,15 +255,19 @@ StoreCore::~StoreCore() {
       if (ok) keys_->Seal();
       ok = ok && positions_->Sync().ok() && keys_->Sync().ok();
       if (ok) {
+        // Everything the clean mark vouches for is on stable storage
+        // already. If the ledger's own sync fails, the mark may be lost,
+        // and the next open recovers as after a crash: nothing to undo.
         ledger_.WriteCheckpoint(st);
         ledger_.SetClean(true);
-        ledger_.Sync();
+        ledger_.Sync().IgnoreError();
       }
-      write_lock_.Unlock();
+      // See FileLock::Unlock.
+      write_lock_.Unlock().IgnoreError();
     }
-    open_lock_.Unlock();
+    open_lock_.Unlock().IgnoreError();
   } else {
-    open_lock_.UnlockShared();
+    open_lock_.UnlockShared().IgnoreError();
   }
 }
 

@@ -24,11 +24,12 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <span>
 #include <vector>
 
+#include "base/mutex.h"
+#include "base/thread_annotations.h"
 #include "format/encoded_batch.h"
 #include "index/key_index.h"
 #include "index/position_index.h"
@@ -97,22 +98,23 @@ class StoreCore {
   // rebuilt from the segments up to the last checkpoint first.
   Status Recover(bool full);
 
-  // Writer side (write lock held).
-  Status CatchUpLocked();
+  // Writer side (write_mu_ and the OS write lock held).
+  Status CatchUpLocked() REQUIRES(write_mu_);
   // What the log writer calls for each batch it adopts or replays.
   log::LogWriter::BatchFn FillPositions();
-  Status IndexCatchUpLocked();
-  Status RebuildIndexesLocked(uint64_t through);
-  void CommitGroup(std::vector<Pending*>& group);
-  void LeadGroups(std::unique_lock<std::mutex>& lk, int rounds);
+  Status IndexCatchUpLocked() REQUIRES(write_mu_);
+  Status RebuildIndexesLocked(uint64_t through) REQUIRES(write_mu_);
+  void CommitGroup(std::vector<Pending*>& group) EXCLUDES(write_mu_, queue_mu_);
+  // Called with queue_mu_ held and leader_busy_ set; returns with it released.
+  void LeadGroups(int rounds) RELEASE(queue_mu_);
   static constexpr int kLeaderRounds = 4;  // groups one leader commits in a row at most
   Status CheckIdempotency(const Pending& p, const std::vector<Pending*>& accepted,
-                          uint64_t* duplicate_last);
+                          uint64_t* duplicate_last) REQUIRES(write_mu_);
   // The position of the committed event (<= head) carrying `id`, or 0. The
   // key index must be current (the writer's, or refreshed by a reader).
   Status FindId(const Uuid& id, uint64_t head, uint64_t* position);
   uint64_t CheckCondition(const AppendCondition& c, const std::vector<Pending*>& accepted,
-                          Status* error);
+                          Status* error) REQUIRES(write_mu_);
 
   // Reader side.
   Status RefreshReaderView();
@@ -134,17 +136,15 @@ class StoreCore {
   std::unique_ptr<index::PositionIndex> positions_;
   std::unique_ptr<index::KeyIndex> keys_;  // replaced whole when rebuilt
 
-  // Writer state.
-  std::mutex write_mu_;
-  int64_t last_ledger_sync_ns_ = 0;
+  // Writer state: one group commit (or Sync, or the close) at a time.
+  base::Mutex write_mu_ ACQUIRED_AFTER(queue_mu_);
+  int64_t last_ledger_sync_ns_ GUARDED_BY(write_mu_) = 0;
 
   // Group commit queue.
-  std::mutex queue_mu_;
-  std::deque<std::shared_ptr<Pending>> queue_;
-  bool leader_busy_ = false;
+  base::Mutex queue_mu_;
+  std::deque<std::shared_ptr<Pending>> queue_ GUARDED_BY(queue_mu_);
+  bool leader_busy_ GUARDED_BY(queue_mu_) = false;
   std::atomic<uint64_t> wake_epoch_{0};  // bumped (and notified) after each group
-
-  std::mutex reader_mu_;  // serialises refreshes of the reader's view
 };
 
 }  // namespace opossum::internal
