@@ -146,8 +146,14 @@ Status KeyIndex::Open(const fs::path& dir, bool writable, uint64_t generation) {
     A(ph->indexed_through).store(MarkWord(0));
     A(ph->magic).store(kPostingsMagic, std::memory_order_release);
   }
+  // alloc_end first, then the size: a writer in another process grows the
+  // file before it moves alloc_end past the old end (AllocBlock), so the
+  // size read after the load covers it unless the header is damaged. The
+  // size read when the file was mapped may be older than that alloc_end.
+  const uint64_t alloc_end = A(ph->alloc_end).load(std::memory_order_acquire);
+  if (alloc_end > postings_.size() && !(s = postings_.RefreshSize()).ok()) return s;
   if (ph->magic != kPostingsMagic || ph->version != kIndexVersion ||
-      ph->alloc_end < kIndexHeaderSize || ph->alloc_end > postings_.size()) {
+      alloc_end < kIndexHeaderSize || alloc_end > postings_.size()) {
     return Status::Corruption(ppath.string() + ": bad postings header at offset 0");
   }
   const fs::path kpath = format::KeysPath(dir);
