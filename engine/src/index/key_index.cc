@@ -91,7 +91,6 @@ uint64_t KeyIndex::generation() const { return table_.load(std::memory_order_acq
 
 Status KeyIndex::MapTable(const fs::path& path, bool create, uint64_t capacity, uint64_t generation,
                           std::unique_ptr<Table>* out) {
-  auto t = std::make_unique<Table>();
   Status s;
   if (create) {
     io::File f;
@@ -105,27 +104,46 @@ Status KeyIndex::MapTable(const fs::path& path, bool create, uint64_t capacity, 
     h.generation = generation;
     if (!(s = f.PWrite(&h, sizeof(h), 0)).ok()) return s;
   }
-  io::File f;
-  if (!(s = io::File::Open(path, io::File::Mode::kReadOnly, &f)).ok()) return s;
-  KeysHeader h{};
-  uint64_t size = 0;
-  if (!(s = f.Size(&size)).ok()) return s;
-  if (size < sizeof(h)) return Status::Corruption(path.string() + ": no header (offset 0)");
-  if (!(s = f.PRead(&h, sizeof(h), 0)).ok()) return s;
-  if (h.magic != kKeysMagic || h.version != kIndexVersion || h.capacity == 0 ||
-      (h.capacity & (h.capacity - 1)) != 0 ||
-      size < kIndexHeaderSize + h.capacity * sizeof(KeySlot)) {
-    return Status::Corruption(path.string() + ": bad key table header at offset 0");
+  // The header is read through a descriptor and the file mapped by its name:
+  // a writer in another process may rename a new table into place in between
+  // (Grow). The mapped table would then not be the one whose capacity and
+  // generation were read (probed with the wrong mask, keys would look
+  // absent), so the header is compared through the map and, when it differs,
+  // the new table is read again. A writer replaces the table only when it
+  // doubles it, so a retry is rare; the bound is a guard all the same.
+  constexpr int kMaxReplacements = 64;
+  for (int attempt = 0;; ++attempt) {
+    io::File f;
+    if (!(s = io::File::Open(path, io::File::Mode::kReadOnly, &f)).ok()) return s;
+    KeysHeader h{};
+    uint64_t size = 0;
+    if (!(s = f.Size(&size)).ok()) return s;
+    if (size < sizeof(h)) return Status::Corruption(path.string() + ": no header (offset 0)");
+    if (!(s = f.PRead(&h, sizeof(h), 0)).ok()) return s;
+    if (h.magic != kKeysMagic || h.version != kIndexVersion || h.capacity == 0 ||
+        (h.capacity & (h.capacity - 1)) != 0 ||
+        size < kIndexHeaderSize + h.capacity * sizeof(KeySlot)) {
+      return Status::Corruption(path.string() + ": bad key table header at offset 0");
+    }
+    auto t = std::make_unique<Table>();
+    t->capacity = h.capacity;
+    t->generation = h.generation;
+    if (!(s = io::Mapping::Map(path, kIndexHeaderSize + h.capacity * sizeof(KeySlot), writable_,
+                               &t->map))
+             .ok()) {
+      return s;
+    }
+    const KeysHeader* mapped = t->header();
+    if (mapped->magic == h.magic && mapped->capacity == h.capacity &&
+        mapped->generation == h.generation) {
+      *out = std::move(t);
+      return Status::Ok();
+    }
+    if (attempt == kMaxReplacements) {
+      return Status::Busy(path.string() + ": the key table was replaced " +
+                          std::to_string(kMaxReplacements) + " times while it was opened");
+    }
   }
-  t->capacity = h.capacity;
-  t->generation = h.generation;
-  if (!(s = io::Mapping::Map(path, kIndexHeaderSize + h.capacity * sizeof(KeySlot), writable_,
-                             &t->map))
-           .ok()) {
-    return s;
-  }
-  *out = std::move(t);
-  return Status::Ok();
 }
 
 Status KeyIndex::Open(const fs::path& dir, bool writable, uint64_t generation) {
@@ -146,8 +164,14 @@ Status KeyIndex::Open(const fs::path& dir, bool writable, uint64_t generation) {
     A(ph->indexed_through).store(MarkWord(0));
     A(ph->magic).store(kPostingsMagic, std::memory_order_release);
   }
-  if (ph->magic != kPostingsMagic || ph->version != kIndexVersion ||
-      ph->alloc_end < kIndexHeaderSize || ph->alloc_end > postings_.size()) {
+  // alloc_end first, then the size: a writer in another process grows the
+  // file before it moves alloc_end past the old end (AllocBlock), so the
+  // size read after the load covers it unless the header is damaged. The
+  // size read when the file was mapped may be older than that alloc_end.
+  const uint64_t alloc_end = A(ph->alloc_end).load(std::memory_order_acquire);
+  if (alloc_end > postings_.size() && !(s = postings_.RefreshSize()).ok()) return s;
+  if (ph->magic != kPostingsMagic || ph->version != kIndexVersion || alloc_end < kIndexHeaderSize ||
+      alloc_end > postings_.size()) {
     return Status::Corruption(ppath.string() + ": bad postings header at offset 0");
   }
   const fs::path kpath = format::KeysPath(dir);
@@ -226,19 +250,22 @@ bool KeyIndex::BlockInBounds(uint64_t off, uint64_t key) const {
            b->owner == Check16(key, off);
   };
   if (ok(postings_.size())) return true;
-  // Another process may have grown the file since this one looked.
-  // A refresh that fails leaves the size as it was: the check then fails.
-  const_cast<io::GrowableMap&>(postings_).RefreshSize().IgnoreError();
+  // Another process may have grown the file since this one looked (it grows
+  // the file before it links a block there). A size that cannot be read
+  // vouches for nothing.
+  if (!const_cast<io::GrowableMap&>(postings_).RefreshSize().ok()) return false;
   return ok(postings_.size());
 }
 
 bool KeyIndex::HeaderPlausible(uint64_t head) const {
   auto* ph = reinterpret_cast<const PostingsHeader*>(postings_.data());
-  uint64_t end = A(const_cast<uint64_t&>(ph->alloc_end)).load();
+  const uint64_t end = A(const_cast<uint64_t&>(ph->alloc_end)).load(std::memory_order_acquire);
   // Another process may have grown the file (then moved alloc_end) since
-  // this one mapped it.
-  // (A refresh that fails leaves the size as it was: the check then fails.)
-  if (end > postings_.size()) const_cast<io::GrowableMap&>(postings_).RefreshSize().IgnoreError();
+  // this one looked: the size read after the load covers it (as in Open). A
+  // size that cannot be read vouches for nothing.
+  if (end > postings_.size() && !const_cast<io::GrowableMap&>(postings_).RefreshSize().ok()) {
+    return false;
+  }
   return ph->magic == kPostingsMagic && ph->version == kIndexVersion && end >= kIndexHeaderSize &&
          end <= postings_.size() && end % 8 == 0 && MarkIntact() && indexed_through() <= head;
 }
