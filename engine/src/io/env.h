@@ -15,8 +15,8 @@
 // them: memory allocation (malloc, and loading the allocator's shared
 // library with dlopen, base/alloc.cc), the random seed of new ids, threads,
 // and the monotonic clock and sleeps that pace waiting for a lock.
-// tools/check-os-calls.sh fails the build's tests when a file other than
-// io/env_posix.cc makes such a call directly.
+// The test check_os_calls (tools/check-os-calls.sh) fails when a file
+// other than io/env_posix.cc makes such a call directly.
 //
 // The calls mirror the system calls one to one; the io classes in file.h
 // build on them (retries on EINTR, short writes and error messages live
