@@ -30,11 +30,30 @@ void FaultEnv::FailAt(uint64_t n, bool repeat, int error, Kinds kinds) {
   first_failure_.clear();
 }
 
+void FaultEnv::FailCall(std::string call, int error) {
+  std::lock_guard<std::mutex> lock(mu_);
+  fail_call_ = std::move(call);
+  fail_call_error_ = error;
+  failures_ = 0;
+  first_failure_.clear();
+}
+
 void FaultEnv::ClearFaults() {
   std::lock_guard<std::mutex> lock(mu_);
   fail_at_ = 0;
   repeat_ = false;
   kinds_ = kAnyCall;
+  fail_call_.clear();
+}
+
+std::map<std::string, uint64_t> FaultEnv::seen() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return seen_;
+}
+
+void FaultEnv::ClearSeen() {
+  std::lock_guard<std::mutex> lock(mu_);
+  seen_.clear();
 }
 
 std::string FaultEnv::first_failure() const {
@@ -78,11 +97,17 @@ void FaultEnv::MarkSynced(const io::fs::path& path, uint64_t offset, uint64_t le
   if (offset < end) synced.replace(offset, end - offset, now, offset, end - offset);
 }
 
-Status FaultEnv::Enter(const char* what, const io::fs::path& path, bool takes_space) {
+Status FaultEnv::Enter(const char* call, const char* what, const io::fs::path& path,
+                       bool takes_space) {
   std::lock_guard<std::mutex> lock(mu_);
+  ++seen_[call];
   if (frozen_) {
     failures_++;
     return io::ErrnoStatus(what, path, EIO);
+  }
+  if (!fail_call_.empty() && fail_call_ == call) {
+    if (failures_++ == 0) first_failure_ = std::string(what) + " " + path.string();
+    return io::ErrnoStatus(what, path, fail_call_error_);
   }
   if (kinds_ == kSpaceCalls && !takes_space) return Status::Ok();
   const uint64_t n = ++calls_;
@@ -154,7 +179,7 @@ uint64_t FaultEnv::ApplyCrash(CrashPolicy policy, uint64_t seed) {
 
 Status FaultEnv::Open(const io::fs::path& path, io::OpenMode mode, int* fd) {
   const bool creates = mode == io::OpenMode::kCreate && !fs::exists(path);
-  Status s = Enter("open", path, creates);
+  Status s = Enter("Open", "open", path, creates);
   if (!s.ok()) return s;
   s = real_->Open(path, mode, fd);
   if (s.ok()) {
@@ -173,43 +198,43 @@ void FaultEnv::Close(int fd, const io::fs::path& path) { real_->Close(fd, path);
 
 Status FaultEnv::PWrite(int fd, const io::fs::path& path, const void* data, size_t size,
                         uint64_t offset) {
-  Status s = Enter("write", path, true);
+  Status s = Enter("PWrite", "write", path, true);
   return s.ok() ? real_->PWrite(fd, path, data, size, offset) : s;
 }
 
 Status FaultEnv::PWriteV(int fd, const io::fs::path& path, const struct iovec* iov, int count,
                          uint64_t offset) {
-  Status s = Enter("write", path, true);
+  Status s = Enter("PWriteV", "write", path, true);
   return s.ok() ? real_->PWriteV(fd, path, iov, count, offset) : s;
 }
 
 Status FaultEnv::PRead(int fd, const io::fs::path& path, void* data, size_t size, uint64_t offset) {
-  Status s = Enter("read", path, false);
+  Status s = Enter("PRead", "read", path, false);
   return s.ok() ? real_->PRead(fd, path, data, size, offset) : s;
 }
 
 Status FaultEnv::DataSync(int fd, const io::fs::path& path) {
   // A full disk can show at the sync (delayed allocation).
-  Status s = Enter("fdatasync", path, true);
+  Status s = Enter("DataSync", "fdatasync", path, true);
   if (s.ok()) s = real_->DataSync(fd, path);
   if (s.ok()) MarkSynced(path, 0, UINT64_MAX);
   return s;
 }
 
 Status FaultEnv::Sync(int fd, const io::fs::path& path) {
-  Status s = Enter("fsync", path, true);
+  Status s = Enter("Sync", "fsync", path, true);
   if (s.ok()) s = real_->Sync(fd, path);
   if (s.ok()) MarkSynced(path, 0, UINT64_MAX);
   return s;
 }
 
 Status FaultEnv::Allocate(int fd, const io::fs::path& path, uint64_t offset, uint64_t length) {
-  Status s = Enter("allocate space for", path, true);
+  Status s = Enter("Allocate", "allocate space for", path, true);
   return s.ok() ? real_->Allocate(fd, path, offset, length) : s;
 }
 
 Status FaultEnv::Truncate(int fd, const io::fs::path& path, uint64_t size) {
-  Status s = Enter("truncate", path, false);
+  Status s = Enter("Truncate", "truncate", path, false);
   if (s.ok()) s = real_->Truncate(fd, path, size);
   if (s.ok()) {
     std::lock_guard<std::mutex> lock(mu_);
@@ -220,13 +245,13 @@ Status FaultEnv::Truncate(int fd, const io::fs::path& path, uint64_t size) {
 }
 
 Status FaultEnv::Size(int fd, const io::fs::path& path, uint64_t* size) {
-  Status s = Enter("stat", path, false);
+  Status s = Enter("Size", "stat", path, false);
   return s.ok() ? real_->Size(fd, path, size) : s;
 }
 
 Status FaultEnv::Map(const io::fs::path& path, uint64_t size, bool writable,
                      std::unique_ptr<io::MappedRegion>* out) {
-  Status s = Enter("map", path, false);
+  Status s = Enter("Map", "map", path, false);
   if (s.ok()) s = real_->Map(path, size, writable, out);
   if (s.ok()) {
     std::lock_guard<std::mutex> lock(mu_);
@@ -237,41 +262,41 @@ Status FaultEnv::Map(const io::fs::path& path, uint64_t size, bool writable,
 
 Status FaultEnv::SyncMapped(const io::fs::path& path, const io::MappedRegion& region,
                             uint64_t offset, uint64_t length) {
-  Status s = Enter("msync", path, true);
+  Status s = Enter("SyncMapped", "msync", path, true);
   if (s.ok()) s = real_->SyncMapped(path, region, offset, length);
   if (s.ok()) MarkSynced(path, offset & ~uint64_t{4095}, length + (offset & 4095));
   return s;
 }
 
 Status FaultEnv::OpenLock(const io::fs::path& path, std::unique_ptr<io::LockHandle>* out) {
-  Status s = Enter("open lock", path, false);
+  Status s = Enter("OpenLock", "open lock", path, false);
   return s.ok() ? real_->OpenLock(path, out) : s;
 }
 
 Status FaultEnv::Lock(io::LockHandle& lock, const io::fs::path& path, io::LockOp op,
                       bool* acquired) {
   const bool release = op == io::LockOp::kUnlock || op == io::LockOp::kUnlockShared;
-  Status s = Enter(release ? "unlock" : "lock", path, false);
+  Status s = Enter("Lock", release ? "unlock" : "lock", path, false);
   return s.ok() ? real_->Lock(lock, path, op, acquired) : s;
 }
 
 Status FaultEnv::SyncDir(const io::fs::path& dir) {
-  Status s = Enter("fsync folder", dir, true);
+  Status s = Enter("SyncDir", "fsync folder", dir, true);
   return s.ok() ? real_->SyncDir(dir) : s;
 }
 
 Status FaultEnv::CreateDirs(const io::fs::path& dir) {
-  Status s = Enter("create folder", dir, !fs::exists(dir));
+  Status s = Enter("CreateDirs", "create folder", dir, !fs::exists(dir));
   return s.ok() ? real_->CreateDirs(dir) : s;
 }
 
 Status FaultEnv::ListDir(const io::fs::path& dir, std::vector<std::string>* names) {
-  Status s = Enter("list folder", dir, false);
+  Status s = Enter("ListDir", "list folder", dir, false);
   return s.ok() ? real_->ListDir(dir, names) : s;
 }
 
 Status FaultEnv::Rename(const io::fs::path& from, const io::fs::path& to) {
-  Status s = Enter("rename", from, true);
+  Status s = Enter("Rename", "rename", from, true);
   if (s.ok()) s = real_->Rename(from, to);
   if (s.ok()) {
     std::lock_guard<std::mutex> lock(mu_);
@@ -290,7 +315,7 @@ Status FaultEnv::Rename(const io::fs::path& from, const io::fs::path& to) {
 }
 
 Status FaultEnv::Remove(const io::fs::path& path) {
-  Status s = Enter("remove", path, false);
+  Status s = Enter("Remove", "remove", path, false);
   if (s.ok()) s = real_->Remove(path);
   if (s.ok()) {
     std::lock_guard<std::mutex> lock(mu_);
@@ -300,18 +325,44 @@ Status FaultEnv::Remove(const io::fs::path& path) {
 }
 
 Status FaultEnv::FileMode(const io::fs::path& path, uint32_t* mode) {
-  Status s = Enter("stat", path, false);
+  Status s = Enter("FileMode", "stat", path, false);
   return s.ok() ? real_->FileMode(path, mode) : s;
 }
 
 Status FaultEnv::SetFileMode(const io::fs::path& path, uint32_t mode) {
-  Status s = Enter("chmod", path, false);
+  Status s = Enter("SetFileMode", "chmod", path, false);
   return s.ok() ? real_->SetFileMode(path, mode) : s;
 }
 
 Status FaultEnv::CheckLocalFileSystem(const io::fs::path& dir) {
-  Status s = Enter("statfs", dir, false);
+  Status s = Enter("CheckLocalFileSystem", "statfs", dir, false);
   return s.ok() ? real_->CheckLocalFileSystem(dir) : s;
+}
+
+Status FaultEnv::Exists(const io::fs::path& path, bool* exists) {
+  Status s = Enter("Exists", "stat", path, false);
+  return s.ok() ? real_->Exists(path, exists) : s;
+}
+
+Status FaultEnv::FileSize(const io::fs::path& path, uint64_t* size) {
+  Status s = Enter("FileSize", "stat", path, false);
+  return s.ok() ? real_->FileSize(path, size) : s;
+}
+
+Status FaultEnv::AbsolutePath(const io::fs::path& path, io::fs::path* out) {
+  Status s = Enter("AbsolutePath", "resolve", path, false);
+  return s.ok() ? real_->AbsolutePath(path, out) : s;
+}
+
+Status FaultEnv::CanonicalPath(const io::fs::path& path, io::fs::path* out) {
+  Status s = Enter("CanonicalPath", "resolve", path, false);
+  return s.ok() ? real_->CanonicalPath(path, out) : s;
+}
+
+Status FaultEnv::Advise(void* addr, size_t length, io::Advice advice) {
+  // No file: the message names the range's length instead.
+  Status s = Enter("Advise", "madvise", std::to_string(length) + " bytes", false);
+  return s.ok() ? real_->Advise(addr, length, advice) : s;
 }
 
 std::string FaultEnv::BootId() {

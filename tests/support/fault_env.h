@@ -2,6 +2,9 @@
 //  - fails a chosen call: the Nth counted call (once, or it and every later
 //    one) with a chosen errno (EIO, ENOSPC, ...), reported the way the real
 //    call would report it;
+//  - fails every call of one Env method (FailCall), to show that each kind
+//    of call reaches the Env and that its failure is reported;
+//  - records how many times each Env method was called (seen);
 //  - simulates a power loss: it keeps, for every file, the bytes as they
 //    were at its last sync (fdatasync, fsync, msync) apart from what was
 //    written since; at a crash each page written since is kept, dropped
@@ -41,7 +44,15 @@ class FaultEnv final : public io::Env {
   // and with `repeat` every counted call after it too. With kSpaceCalls only
   // calls that take space count.
   void FailAt(uint64_t n, bool repeat, int error, Kinds kinds = kAnyCall);
+  // Fails every call of the Env method named `call` ("Exists", "FileSize",
+  // "PWrite", ...) with `error`, until ClearFaults; apart from FailAt's count.
+  void FailCall(std::string call, int error);
+  // Clears FailAt's and FailCall's faults.
   void ClearFaults();
+  // How many times each Env method was called since construction (or
+  // ClearSeen), failed calls included, by name: {"Exists": 12, ...}.
+  std::map<std::string, uint64_t> seen() const;
+  void ClearSeen();
   // Counted calls since the last FailAt (or construction).
   uint64_t calls() const { return calls_.load(); }
   // How many calls were failed, and the first one ("write /path").
@@ -90,12 +101,18 @@ class FaultEnv final : public io::Env {
   Status FileMode(const io::fs::path& path, uint32_t* mode) override;
   Status SetFileMode(const io::fs::path& path, uint32_t mode) override;
   Status CheckLocalFileSystem(const io::fs::path& dir) override;
+  Status Exists(const io::fs::path& path, bool* exists) override;
+  Status FileSize(const io::fs::path& path, uint64_t* size) override;
+  Status AbsolutePath(const io::fs::path& path, io::fs::path* out) override;
+  Status CanonicalPath(const io::fs::path& path, io::fs::path* out) override;
+  Status Advise(void* addr, size_t length, io::Advice advice) override;
   std::string BootId() override;
   int64_t NowNs() override;
 
  private:
-  // Counts the call; a non-OK status when it is to fail ("what path: msg").
-  Status Enter(const char* what, const io::fs::path& path, bool takes_space);
+  // Records and counts a call of the Env method `call`; a non-OK status when
+  // it is to fail ("what path: msg").
+  Status Enter(const char* call, const char* what, const io::fs::path& path, bool takes_space);
   // The file's bytes now (read through the real Env).
   static std::string ReadWhole(const io::fs::path& path);
   // First sight of a file: what it holds is on disk already.
@@ -113,6 +130,9 @@ class FaultEnv final : public io::Env {
   Kinds kinds_ = kAnyCall;
   uint64_t crash_at_ = 0;
   std::string first_failure_;
+  std::string fail_call_;
+  int fail_call_error_ = 0;
+  std::map<std::string, uint64_t> seen_;
   std::string crash_point_;
   uint64_t boot_ = 0;
   // Power loss: each file's bytes as of its last sync, and its bytes when

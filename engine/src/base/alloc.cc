@@ -1,6 +1,21 @@
 // The choice of the engine's allocator (alloc.h says why it is loaded, not
-// linked).
+// linked), and the huge-page hint for large buffers (asked of the io::Env).
 #include "base/alloc.h"
+
+#include "io/file.h"
+
+namespace opossum {
+
+void AdviseHugePages(void* p, size_t n) {
+  constexpr uintptr_t kHuge = uintptr_t{2} << 20;
+  const uintptr_t begin = (reinterpret_cast<uintptr_t>(p) + kHuge - 1) & ~(kHuge - 1);
+  const uintptr_t end = (reinterpret_cast<uintptr_t>(p) + n) & ~(kHuge - 1);
+  if (end > begin) {
+    io::Advise(reinterpret_cast<void*>(begin), end - begin, io::Advice::kHugePages);
+  }
+}
+
+}  // namespace opossum
 
 #ifndef OPOSSUM_SYSTEM_ALLOC
 

@@ -45,8 +45,6 @@
 #endif
 #endif
 
-#include <sys/mman.h>
-
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -167,15 +165,8 @@ class Buffer {
 
 // Asks for transparent huge pages over the whole 2 MiB pages inside a large
 // buffer: one fault per 2 MiB instead of per 4 KiB when it is first written.
-// A hint only (the kernel may ignore it).
-inline void AdviseHugePages(void* p, size_t n) {
-  constexpr uintptr_t kHuge = uintptr_t{2} << 20;
-  const uintptr_t begin = (reinterpret_cast<uintptr_t>(p) + kHuge - 1) & ~(kHuge - 1);
-  const uintptr_t end = (reinterpret_cast<uintptr_t>(p) + n) & ~(kHuge - 1);
-#ifdef MADV_HUGEPAGE
-  if (end > begin) madvise(reinterpret_cast<void*>(begin), end - begin, MADV_HUGEPAGE);
-#endif
-}
+// A hint only (the kernel may ignore it). Asked of the io::Env (alloc.cc).
+void AdviseHugePages(void* p, size_t n);
 
 }  // namespace opossum
 

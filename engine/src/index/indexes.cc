@@ -12,7 +12,10 @@ namespace fs = std::filesystem;
 bool OpenTrusted(const fs::path& dir, bool writable, uint64_t generation, uint64_t head, bool alone,
                  std::unique_ptr<PositionIndex>* positions, std::unique_ptr<KeyIndex>* keys) {
   bool ok = true;
-  for (const fs::path& file : format::IndexFiles(dir)) ok = ok && fs::exists(file);
+  for (const fs::path& file : format::IndexFiles(dir)) {
+    bool exists = false;
+    ok = ok && io::Exists(file, &exists).ok() && exists;
+  }
   *keys = std::make_unique<KeyIndex>();
   *positions = std::make_unique<PositionIndex>();
   KeyIndex& k = **keys;

@@ -150,8 +150,10 @@ Status KeyIndex::Open(const fs::path& dir, bool writable, uint64_t generation) {
   dir_ = dir;
   writable_ = writable;
   const fs::path ppath = format::PostingsPath(dir);
-  bool existed = fs::exists(ppath);
-  Status s = postings_.Open(ppath, writable, true, kPostingsInitialSize);
+  bool existed = false;
+  Status s = io::Exists(ppath, &existed);
+  if (!s.ok()) return s;
+  s = postings_.Open(ppath, writable, true, kPostingsInitialSize);
   if (!s.ok()) return s;
   if (postings_.size() < kIndexHeaderSize) {
     return Status::Corruption(ppath.string() + ": too short for its header (offset 0)");
@@ -175,7 +177,9 @@ Status KeyIndex::Open(const fs::path& dir, bool writable, uint64_t generation) {
     return Status::Corruption(ppath.string() + ": bad postings header at offset 0");
   }
   const fs::path kpath = format::KeysPath(dir);
-  bool create = writable && !fs::exists(kpath);
+  bool keys_exist = false;
+  if (writable && !(s = io::Exists(kpath, &keys_exist)).ok()) return s;
+  bool create = writable && !keys_exist;
   std::unique_ptr<Table> t;
   if (!(s = MapTable(kpath, create, kInitialKeyCapacity, generation, &t)).ok()) return s;
   table_.store(t.get(), std::memory_order_release);

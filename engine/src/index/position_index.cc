@@ -2,12 +2,16 @@
 
 #include <cstring>
 
+#include "io/file.h"
+
 namespace opossum::index {
 
 Status PositionIndex::Open(const std::filesystem::path& path, bool writable) {
   writable_ = writable;
-  bool existed = std::filesystem::exists(path);
-  Status s = map_.Open(path, writable, /*create=*/true, kPositionsInitialSize);
+  bool existed = false;
+  Status s = io::Exists(path, &existed);
+  if (!s.ok()) return s;
+  s = map_.Open(path, writable, /*create=*/true, kPositionsInitialSize);
   if (!s.ok()) return s;
   if (map_.size() < kPositionsHeaderSize) {
     return Status::Corruption(path.string() + ": too short for its header (offset 0)");

@@ -1,10 +1,22 @@
 // Env: every operation the engine asks of the operating system about files
 // (descriptors, reads and writes, syncs, space, maps, locks, folders,
-// renames and removals, permissions) and about the machine (boot id, clock)
-// passes through one interface. The engine uses the process's current Env;
-// PosixEnv, the real one, is the default. Tests install another (a
-// fault-injecting one that fails chosen calls, or keeps unsynced writes
+// renames and removals, permissions, whether a file is there and its size,
+// making a path absolute or resolving its symbolic links), about memory
+// (advice on a map or a buffer: madvise) and about the machine (boot id,
+// clock) passes through one interface. The engine uses the process's
+// current Env; PosixEnv, the real one, is the default. Tests install another
+// (a fault-injecting one that fails chosen calls, or keeps unsynced writes
 // apart to simulate a power loss) with ScopedEnv.
+//
+// What counts as such an operation: anything that asks the kernel about
+// the file system or the process's memory maps. Pure path arithmetic
+// (fs::path's operator/, lexically_normal, filename) asks nothing and needs
+// no Env. Left out on purpose, because no file and no test fault depends on
+// them: memory allocation (malloc, and loading the allocator's shared
+// library with dlopen, base/alloc.cc), the random seed of new ids, threads,
+// and the monotonic clock and sleeps that pace waiting for a lock.
+// The test check_os_calls (tools/check-os-calls.sh) fails when a file
+// other than io/env_posix.cc makes such a call directly.
 //
 // The calls mirror the system calls one to one; the io classes in file.h
 // build on them (retries on EINTR, short writes and error messages live
@@ -32,6 +44,12 @@ enum class OpenMode { kReadOnly, kReadWrite, kCreate };
 
 // What a lock call does (see FileLock in file.h).
 enum class LockOp { kTryExclusive, kUnlock, kShared, kUnlockShared };
+
+// Advice on a range of memory (madvise). Hints: the kernel may ignore them.
+enum class Advice {
+  kHugePages,      // MADV_HUGEPAGE: back the range with transparent huge pages
+  kPopulateWrite,  // MADV_POPULATE_WRITE: fault the range in, writable, now
+};
 
 // A mapped range of a file; unmapped when destroyed.
 class MappedRegion {
@@ -91,6 +109,20 @@ class Env {
   virtual Status FileMode(const fs::path& path, uint32_t* mode) = 0;
   virtual Status SetFileMode(const fs::path& path, uint32_t mode) = 0;
   virtual Status CheckLocalFileSystem(const fs::path& dir) = 0;
+  // Whether anything is at `path`, following symbolic links (stat, as
+  // fs::exists): a missing entry is *exists = false, not an error.
+  virtual Status Exists(const fs::path& path, bool* exists) = 0;
+  // The size of the file at `path` (stat); kNotFound when it is missing.
+  virtual Status FileSize(const fs::path& path, uint64_t* size) = 0;
+  // `path` made absolute against the current folder (fs::absolute: getcwd).
+  virtual Status AbsolutePath(const fs::path& path, fs::path* out) = 0;
+  // `path` with the symbolic links of its existing part resolved
+  // (fs::weakly_canonical: realpath).
+  virtual Status CanonicalPath(const fs::path& path, fs::path* out) = 0;
+
+  // Memory: advice on [addr, addr + length), a range of a map or of a
+  // buffer (madvise). kNotSupported when this system lacks the advice.
+  virtual Status Advise(void* addr, size_t length, Advice advice) = 0;
 
   // The machine.
   virtual std::string BootId() = 0;

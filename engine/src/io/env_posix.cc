@@ -16,6 +16,8 @@
 #include <boost/interprocess/sync/file_lock.hpp>
 #include <chrono>
 #include <fstream>
+#include <string>
+#include <system_error>
 
 #include "io/env.h"
 #include "io/file.h"
@@ -305,6 +307,72 @@ class Posix final : public Env {
           "the store folder " + dir.string() +
           " is on a network file system; OS file locks and shared maps are not "
           "reliable there. Keep the store on a local disk.");
+    }
+    return Status::Ok();
+  }
+
+  Status Exists(const fs::path& path, bool* exists) override {
+    struct stat st;
+    if (::stat(path.c_str(), &st) == 0) {
+      *exists = true;
+      return Status::Ok();
+    }
+    // As fs::exists: a missing entry, or a file where a folder should be on
+    // the way to it, means nothing is there.
+    if (errno == ENOENT || errno == ENOTDIR) {
+      *exists = false;
+      return Status::Ok();
+    }
+    return ErrnoStatus("stat", path, errno);
+  }
+
+  Status FileSize(const fs::path& path, uint64_t* size) override {
+    struct stat st;
+    if (::stat(path.c_str(), &st) != 0) {
+      if (errno == ENOENT) return Status::NotFound("no such file: " + path.string());
+      return ErrnoStatus("stat", path, errno);
+    }
+    *size = static_cast<uint64_t>(st.st_size);
+    return Status::Ok();
+  }
+
+  Status AbsolutePath(const fs::path& path, fs::path* out) override {
+    std::error_code ec;
+    fs::path abs = fs::absolute(path, ec);
+    if (ec) return Status::IOError("resolve " + path.string() + ": " + ec.message());
+    *out = std::move(abs);
+    return Status::Ok();
+  }
+
+  Status CanonicalPath(const fs::path& path, fs::path* out) override {
+    std::error_code ec;
+    fs::path canonical = fs::weakly_canonical(path, ec);
+    if (ec) return Status::IOError("resolve " + path.string() + ": " + ec.message());
+    *out = std::move(canonical);
+    return Status::Ok();
+  }
+
+  Status Advise(void* addr, size_t length, Advice advice) override {
+    int how = -1;
+    const char* name = "";
+    switch (advice) {
+      case Advice::kHugePages:
+#ifdef MADV_HUGEPAGE
+        how = MADV_HUGEPAGE;
+#endif
+        name = "MADV_HUGEPAGE";
+        break;
+      case Advice::kPopulateWrite:
+#ifdef MADV_POPULATE_WRITE
+        how = MADV_POPULATE_WRITE;
+#endif
+        name = "MADV_POPULATE_WRITE";
+        break;
+    }
+    if (how < 0) return Status::NotSupported(std::string(name) + " is not known on this system");
+    if (::madvise(addr, length, how) != 0) {
+      return Status::IOError("madvise(" + std::string(name) + ") of " + std::to_string(length) +
+                             " bytes: " + ::strerror(errno));
     }
     return Status::Ok();
   }

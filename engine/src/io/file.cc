@@ -166,6 +166,24 @@ std::string BootId() { return CurrentEnv()->BootId(); }
 
 Status CheckLocalFileSystem(const fs::path& dir) { return CurrentEnv()->CheckLocalFileSystem(dir); }
 
+Status Exists(const fs::path& path, bool* exists) { return CurrentEnv()->Exists(path, exists); }
+
+Status FileSize(const fs::path& path, uint64_t* size) { return CurrentEnv()->FileSize(path, size); }
+
+Status AbsolutePath(const fs::path& path, fs::path* out) {
+  return CurrentEnv()->AbsolutePath(path, out);
+}
+
+Status CanonicalPath(const fs::path& path, fs::path* out) {
+  return CurrentEnv()->CanonicalPath(path, out);
+}
+
+void Advise(void* addr, size_t length, Advice advice) {
+  // A hint: a failure leaves the memory as it was, which is correct too.
+  Status ignored = CurrentEnv()->Advise(addr, length, advice);
+  static_cast<void>(ignored);
+}
+
 int64_t NowNs() { return CurrentEnv()->NowNs(); }
 
 }  // namespace opossum::io

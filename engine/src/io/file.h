@@ -129,6 +129,17 @@ Status RemoveFile(const fs::path& path);
 std::string BootId();
 // Refuses folders on network file systems (NFS, SMB, ...).
 Status CheckLocalFileSystem(const fs::path& dir);
+// Whether anything is at `path` (a missing entry is not an error).
+Status Exists(const fs::path& path, bool* exists);
+// The size of the file at `path`; kNotFound when it is missing.
+Status FileSize(const fs::path& path, uint64_t* size);
+// `path` made absolute against the current folder.
+Status AbsolutePath(const fs::path& path, fs::path* out);
+// `path` with the symbolic links of its existing part resolved.
+Status CanonicalPath(const fs::path& path, fs::path* out);
+// Advice on a range of memory. A hint: the kernel may ignore it, and the
+// engine works the same when it fails, so nothing is returned.
+void Advise(void* addr, size_t length, Advice advice);
 // Wall-clock time, nanoseconds since the Unix epoch.
 int64_t NowNs();
 

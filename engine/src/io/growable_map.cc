@@ -1,7 +1,5 @@
 #include "io/growable_map.h"
 
-#include <sys/mman.h>
-
 #include <algorithm>
 
 namespace opossum::io {
@@ -65,13 +63,11 @@ Status GrowableMap::EnsureSize(uint64_t needed) {
   if (!(s = file_.Allocate(0, target)).ok()) return s;
   std::lock_guard<std::mutex> lock(mu_);
   if (!(s = MapAtLeast(target)).ok()) return s;
-    // Fault the new pages in with one call rather than one fault per page on
-    // first write (index growth during a large batch is dominated by those
-    // faults otherwise). Best effort: older kernels lack it.
-#ifdef MADV_POPULATE_WRITE
+  // Fault the new pages in with one call rather than one fault per page on
+  // first write (index growth during a large batch is dominated by those
+  // faults otherwise). Best effort: older kernels lack it.
   const uint64_t from = (size() + 4095) & ~uint64_t{4095};
-  if (target > from) madvise(data() + from, target - from, MADV_POPULATE_WRITE);
-#endif
+  if (target > from) Advise(data() + from, target - from, Advice::kPopulateWrite);
   size_.store(target, std::memory_order_release);
   return Status::Ok();
 }

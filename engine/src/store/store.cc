@@ -7,6 +7,7 @@
 #include <mutex>
 
 #include "format/encoded_batch.h"
+#include "io/file.h"
 #include "store/store_core.h"
 
 namespace opossum {
@@ -44,12 +45,12 @@ Status Store::Open(const std::filesystem::path& root, std::string_view name, con
                                    "not starting with '.'");
   }
   if (root.empty()) return Status::InvalidArgument("the root folder is empty");
-  std::error_code ec;
-  std::filesystem::path abs = std::filesystem::absolute(root, ec);
-  if (ec) return Status::IOError("resolve " + root.string() + ": " + ec.message());
+  std::filesystem::path abs;
+  if (Status s = io::AbsolutePath(root, &abs); !s.ok()) return s;
   std::filesystem::path path = (abs / std::string(name)).lexically_normal();
-  std::filesystem::path canonical = std::filesystem::weakly_canonical(path, ec);
-  std::string key = (ec ? path : canonical).string();
+  // The registry's key: the real path when it resolves, else the normal one.
+  std::filesystem::path canonical;
+  std::string key = (io::CanonicalPath(path, &canonical).ok() ? canonical : path).string();
 
   Registry& reg = GetRegistry();
   std::lock_guard<std::recursive_mutex> lock(reg.mu);

@@ -60,13 +60,16 @@ Status StoreCore::OpenFiles() {
   Status s;
   const fs::path ledger_path = format::LedgerPath(path_);
   const fs::path index_dir = format::IndexDir(path_);
-  bool exists = fs::exists(ledger_path);
+  bool exists = false, dir_exists = false;
+  if (!(s = io::Exists(ledger_path, &exists)).ok()) return s;
   if (!exists && (!writable_ || !options_.create_if_missing)) {
-    if (!fs::exists(path_)) return Status::NotFound("no store at " + path_.string());
+    if (!(s = io::Exists(path_, &dir_exists)).ok()) return s;
+    if (!dir_exists) return Status::NotFound("no store at " + path_.string());
   }
   if (writable_) {
-    if (!options_.create_if_missing && !fs::exists(path_)) {
-      return Status::NotFound("no store at " + path_.string());
+    if (!options_.create_if_missing) {
+      if (!(s = io::Exists(path_, &dir_exists)).ok()) return s;
+      if (!dir_exists) return Status::NotFound("no store at " + path_.string());
     }
     if (!(s = io::CreateDirs(path_)).ok()) return s;
   }
@@ -96,7 +99,9 @@ Status StoreCore::OpenFiles() {
     return st;
   };
 
-  if (!fs::exists(ledger_path)) {
+  bool have_ledger = false;  // another process may have created it meanwhile
+  if (!(s = io::Exists(ledger_path, &have_ledger)).ok()) return fail(s);
+  if (!have_ledger) {
     if (!options_.create_if_missing && log::SegmentsHoldBatches(format::SegmentDir(path_))) {
       return fail(Status::Corruption("ledger " + ledger_path.string() +
                                      " is missing but segments exist (open with "

@@ -1,12 +1,15 @@
 // Verify (every checksum, the chain, gapless positions, every index entry)
 // and statistics.
 #include <algorithm>
+#include <string>
 #include <utility>
+#include <vector>
 
 #include "format/batch.h"
 #include "format/filenames.h"
 #include "format/layout.h"
 #include "index/event_keys.h"
+#include "io/file.h"
 #include "log/log_walker.h"
 #include "opossum/store.h"
 #include "store/store_core.h"
@@ -56,11 +59,19 @@ Status StoreCore::GetStats(StoreStats* out) {
   out->head = Head();
   out->segments = segments_.count();
   out->bytes_on_disk = segments_.bytes_on_disk();
-  std::error_code ec;
-  for (const auto& e : std::filesystem::directory_iterator(format::IndexDir(path_), ec)) {
-    if (e.is_regular_file(ec)) out->bytes_on_disk += e.file_size(ec);
+  const std::filesystem::path index_dir = format::IndexDir(path_);
+  std::vector<std::string> names;
+  if (!(s = io::ListDir(index_dir, &names)).ok()) return s;
+  for (const std::string& name : names) {
+    uint64_t size = 0;
+    s = io::FileSize(index_dir / name, &size);
+    if (s.IsNotFound()) continue;  // replaced since the listing (a rebuilt key table)
+    if (!s.ok()) return s;
+    out->bytes_on_disk += size;
   }
-  out->bytes_on_disk += std::filesystem::file_size(format::LedgerPath(path_), ec);
+  uint64_t ledger_size = 0;
+  if (!(s = io::FileSize(format::LedgerPath(path_), &ledger_size)).ok()) return s;
+  out->bytes_on_disk += ledger_size;
   out->distinct_types = keys_->CountKind(format::KeyKind::kType);
   out->distinct_tags = keys_->CountKind(format::KeyKind::kTag);
   return Status::Ok();
