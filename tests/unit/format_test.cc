@@ -32,6 +32,7 @@
 #include "opossum/event.h"
 #include "opossum/status.h"
 #include "test_util.h"
+#include "store/event_view_access.h"
 
 namespace opossum::format {
 namespace {
@@ -287,7 +288,7 @@ TEST(FormatEncodeTest, BinaryDataKeepsEveryByte) {
   Event e = MakeEvent("blob", {}, bytes);
   EncodedEvent out;
   ASSERT_TRUE(Encode(e, &out).ok());
-  EventView v(1, 1, TableFromBytes(out.bytes.data()));
+  EventView v = internal::EventViewAccess::Make(1, 1, TableFromBytes(out.bytes.data()));
   EXPECT_EQ(v.data(), bytes);
   EXPECT_FALSE(v.data_is_json());
 }
@@ -308,7 +309,7 @@ TEST(FormatEncodeTest, RoundTripsEveryField) {
   EXPECT_EQ(out.id, e.id);
   ASSERT_TRUE(VerifyEventBytes(out.bytes.data(), out.bytes.size()));
 
-  EventView v(5, 77, TableFromBytes(out.bytes.data()));
+  EventView v = internal::EventViewAccess::Make(5, 77, TableFromBytes(out.bytes.data()));
   Event back = v.ToEvent();
   EXPECT_EQ(back.type, e.type);
   EXPECT_EQ(back.tags, (std::vector<std::string>{"a:2", "z:1"}));
@@ -323,7 +324,7 @@ TEST(FormatEncodeTest, RoundTripsEveryField) {
   ASSERT_TRUE(Encode(bare, &out).ok());
   EXPECT_FALSE(out.id.has_value());
   EXPECT_FALSE(out.timestamp_ns.has_value());
-  EventView bv(1, 0, TableFromBytes(out.bytes.data()));
+  EventView bv = internal::EventViewAccess::Make(1, 0, TableFromBytes(out.bytes.data()));
   EXPECT_EQ(bv.type(), "bare");
   EXPECT_EQ(bv.tag_count(), 0u);
   EXPECT_EQ(bv.data(), "");
@@ -1017,7 +1018,7 @@ TEST(FormatBoundsDeathTest, HugeOffsetsDoNotWrapTheBoundsCheck) {
 // Reads everything the accessors expose, so that a table the verifier
 // accepted is walked completely (a sanitizer build catches a wild read).
 size_t Walk(const uint8_t* bytes) {
-  EventView v(1, 0, TableFromBytes(bytes));
+  EventView v = internal::EventViewAccess::Make(1, 0, TableFromBytes(bytes));
   size_t n = v.type().size() + v.data().size() + v.data_is_json();
   for (size_t i = 0; i < v.tag_count(); ++i) n += v.tag(i).size();
   for (size_t i = 0; i < v.metadata_count(); ++i) {

@@ -56,7 +56,7 @@ class InterleavingEnv final : public io::Env {
   }
   void Close(int fd, const fs::path& path) override {
     real_->Close(fd, path);
-    After("close", path, Status::Ok());
+    After("close", path, Status::Ok()).IgnoreError();  // a close has no outcome to pass on
   }
   Status PWrite(int fd, const fs::path& path, const void* data, size_t size,
                 uint64_t offset) override {
@@ -121,6 +121,21 @@ class InterleavingEnv final : public io::Env {
   }
   Status CheckLocalFileSystem(const fs::path& dir) override {
     return After("statfs", dir, real_->CheckLocalFileSystem(dir));
+  }
+  Status Exists(const fs::path& path, bool* exists) override {
+    return After("exists", path, real_->Exists(path, exists));
+  }
+  Status FileSize(const fs::path& path, uint64_t* size) override {
+    return After("file size", path, real_->FileSize(path, size));
+  }
+  Status AbsolutePath(const fs::path& path, fs::path* out) override {
+    return After("absolute", path, real_->AbsolutePath(path, out));
+  }
+  Status CanonicalPath(const fs::path& path, fs::path* out) override {
+    return After("canonical", path, real_->CanonicalPath(path, out));
+  }
+  Status Advise(void* addr, size_t length, io::Advice advice) override {
+    return real_->Advise(addr, length, advice);
   }
   std::string BootId() override { return real_->BootId(); }
   int64_t NowNs() override { return real_->NowNs(); }

@@ -182,13 +182,14 @@ Status KeyIndex::Open(const fs::path& dir, bool writable, uint64_t generation) {
   bool create = writable && !keys_exist;
   std::unique_ptr<Table> t;
   if (!(s = MapTable(kpath, create, kInitialKeyCapacity, generation, &t)).ok()) return s;
+  base::MutexLock lock(&refresh_mu_);
   table_.store(t.get(), std::memory_order_release);
   tables_.push_back(std::move(t));
   return Status::Ok();
 }
 
 Status KeyIndex::Reset(uint64_t* generation) {
-  std::lock_guard<std::mutex> lock(refresh_mu_);
+  base::MutexLock lock(&refresh_mu_);
   uint64_t gen = this->generation() + 1;
   std::unique_ptr<Table> t;
   const fs::path tmp = format::KeysTempPath(dir_);
@@ -207,7 +208,7 @@ Status KeyIndex::Reset(uint64_t* generation) {
 }
 
 Status KeyIndex::Refresh(uint64_t generation) {
-  std::lock_guard<std::mutex> lock(refresh_mu_);
+  base::MutexLock lock(&refresh_mu_);
   if (this->generation() >= generation) return postings_.RefreshSize();
   std::unique_ptr<Table> t;
   Status s = MapTable(format::KeysPath(dir_), false, 0, 0, &t);
@@ -315,7 +316,7 @@ Status KeyIndex::AllocBlock(uint32_t capacity, uint64_t prev, uint64_t before, u
 }
 
 Status KeyIndex::Grow() {
-  std::lock_guard<std::mutex> lock(refresh_mu_);
+  base::MutexLock lock(&refresh_mu_);
   Table* old = table_.load(std::memory_order_acquire);
   uint64_t cap = old->capacity * 2;
   const fs::path tmp = format::KeysTempPath(dir_);

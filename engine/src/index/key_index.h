@@ -26,10 +26,11 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <utility>
 #include <vector>
 
+#include "base/mutex.h"
+#include "base/thread_annotations.h"
 #include "format/key_hash.h"
 #include "io/growable_map.h"
 #include "opossum/event.h"
@@ -224,8 +225,9 @@ class KeyIndex {
   uint64_t sealed_alloc_end_ = 0;
   io::GrowableMap postings_;
   std::atomic<Table*> table_{nullptr};
-  std::vector<std::unique_ptr<Table>> tables_;  // current and replaced
-  std::mutex refresh_mu_;
+  // Replacing the table (Reset, Refresh, Grow); readers load table_ without it.
+  base::Mutex refresh_mu_;
+  std::vector<std::unique_ptr<Table>> tables_ GUARDED_BY(refresh_mu_);  // current and replaced
 };
 
 }  // namespace opossum::index

@@ -21,7 +21,7 @@ Status GrowableMap::Open(const std::filesystem::path& path, bool writable, bool 
     if (!(s = file_.Allocate(0, initial_size)).ok()) return s;
     size = initial_size;
   }
-  std::lock_guard<std::mutex> lock(mu_);
+  base::MutexLock lock(&mu_);
   if (!(s = MapAtLeast(size)).ok()) return s;
   size_.store(size, std::memory_order_release);
   return Status::Ok();
@@ -44,7 +44,7 @@ Status GrowableMap::RefreshSize() {
   uint64_t size = 0;
   Status s = file_.Size(&size);
   if (!s.ok()) return s;
-  std::lock_guard<std::mutex> lock(mu_);
+  base::MutexLock lock(&mu_);
   if (!(s = MapAtLeast(size)).ok()) return s;
   // The file only grows: a size read before another thread's EnsureSize
   // stored a larger one must not take it back.
@@ -61,7 +61,7 @@ Status GrowableMap::EnsureSize(uint64_t needed) {
   target = std::max<uint64_t>(target, 1 << 20);
   target = (target + 4095) & ~uint64_t{4095};
   if (!(s = file_.Allocate(0, target)).ok()) return s;
-  std::lock_guard<std::mutex> lock(mu_);
+  base::MutexLock lock(&mu_);
   if (!(s = MapAtLeast(target)).ok()) return s;
   // Fault the new pages in with one call rather than one fault per page on
   // first write (index growth during a large batch is dominated by those
@@ -75,7 +75,7 @@ Status GrowableMap::EnsureSize(uint64_t needed) {
 Status GrowableMap::Sync() const {
   const Mapping* m;
   {
-    std::lock_guard<std::mutex> lock(const_cast<std::mutex&>(mu_));
+    base::MutexLock lock(&mu_);
     m = maps_.back().get();
   }
   return m->Sync(0, size());

@@ -12,9 +12,10 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
-#include <mutex>
 #include <vector>
 
+#include "base/mutex.h"
+#include "base/thread_annotations.h"
 #include "io/file.h"
 
 namespace opossum::io {
@@ -37,15 +38,15 @@ class GrowableMap {
   const std::filesystem::path& path() const { return file_.path(); }
 
  private:
-  Status MapAtLeast(uint64_t size);
+  Status MapAtLeast(uint64_t size) REQUIRES(mu_);
 
   File file_;
   bool writable_ = false;
-  std::mutex mu_;  // remaps
-  std::vector<std::unique_ptr<Mapping>> maps_;  // the newest is current
+  mutable base::Mutex mu_;  // remaps (data_ and size_ are read without it)
+  std::vector<std::unique_ptr<Mapping>> maps_ GUARDED_BY(mu_);  // the newest is current
   std::atomic<uint8_t*> data_{nullptr};
   std::atomic<uint64_t> size_{0};
-  uint64_t reserve_ = 0;
+  uint64_t reserve_ GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace opossum::io
