@@ -1,5 +1,5 @@
-// The command line's JSON building blocks, each against the contract its
-// header states: json_writer.h (string escaping, integers, base64, RFC 3339
+// The command line's JSON building blocks, each against what its header
+// promises: json_writer.h (string escaping, integers, base64, RFC 3339
 // timestamps), json_text.h (CompactJson: strict RFC 8259 grammar, text kept
 // byte for byte, member spans; FindJsonError and LineAndColumn: where JSON
 // goes wrong), derived_id.h (the ids import derives), json_reader.h
@@ -2042,8 +2042,8 @@ TEST(BlockParserTest, ParseIntoGivesTheSameEventsAsLineByLine) {
   EXPECT_EQ(two.size(), 2 * want.raw.size());
 }
 
-// Where the block is cut for the threads is not part of the contract; a line
-// at 1.5/n of the block is in the second of n roughly equal parts.
+// Where the block is cut for the threads is not a promise of block_parser.h;
+// a line at 1.5/n of the block is in the second of n roughly equal parts.
 size_t LineInSecondPart(const Block& b) {
   const unsigned n = ParserThreads();
   const size_t target = n == 1 ? b.size / 2 : b.size * 3 / (2 * n);

@@ -1,7 +1,7 @@
 // Events: what an appender hands to the store (Event) and what a reader gets
 // back (EventView, a zero-copy view of a sequenced event).
 //
-// Contract (see docs/semantics in the contract):
+// Contract (docs/semantics.md):
 //  - type: 1..255 bytes of UTF-8, required.
 //  - tags: 0..64 strings of 1..255 bytes of UTF-8 without control characters.
 //    Duplicates are dropped; the store keeps them sorted bytewise, and reads

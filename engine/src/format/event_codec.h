@@ -1,5 +1,5 @@
 // Events to and from their FlatBuffers bytes, and the checks every event
-// passes before it is encoded (the contract's limits).
+// passes before it is encoded (the limits of docs/semantics.md, "Limits").
 #ifndef OPOSSUM_FORMAT_EVENT_CODEC_H_
 #define OPOSSUM_FORMAT_EVENT_CODEC_H_
 
