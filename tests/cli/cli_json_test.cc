@@ -1498,6 +1498,35 @@ TEST_F(EventParserTest, TagsMustBeAnArrayOfStrings) {
   }
 }
 
+// An event carries at most kMaxEventTags distinct tags; repeats count once
+// and are kept as given (the engine drops them). The reader refuses the
+// first distinct tag over the limit as it reads it, on both parsers, naming
+// the limit and the element; nothing after it is looked at.
+TEST_F(EventParserTest, TagsBeyondTheDistinctLimitAreRefusedWhereTheyStart) {
+  ASSERT_EQ(kMaxEventTags, 64u);
+  std::string limit;  // "t0","t1",...: the limit's worth of distinct tags
+  for (size_t i = 0; i < kMaxEventTags; ++i)
+    limit += (i ? ",\"t" : "\"t") + std::to_string(i) + "\"";
+  for (const std::string data : {"", R"(,"data":1e400)"}) {
+    SCOPED_TRACE(data.empty() ? "fast parser" : "parser keeping numbers");
+    const Parsed r =
+        P(R"({"type":"A","tags":[)" + limit + "," + limit + "," + limit + "]" + data + "}");
+    ASSERT_TRUE(r.ok) << r.why;
+    ASSERT_EQ(r.event.tags.size(), 3 * kMaxEventTags);
+    EXPECT_EQ(r.event.tags[kMaxEventTags], "t0");
+    EXPECT_EQ(r.event.tags.back(), "t63");
+    Refused(R"({"type":"A","tags":[)" + limit + "," + limit + R"(,"new"])" + data + "}",
+            "\"tags\": more than 64 distinct tags (the limit is 64; element 128 is the first "
+            "over it)");
+    Refused(R"({"type":"A","tags":["new",)" + limit + "]" + data + "}",
+            "more than 64 distinct tags (the limit is 64; element 64 is the first over it)");
+    // What follows the 65th distinct tag is not read: not the element that
+    // is not a string.
+    Refused(R"({"type":"A","tags":[)" + limit + R"(,"new",1])" + data + "}",
+            "element 64 is the first over it");
+  }
+}
+
 TEST_F(EventParserTest, TypeMustBeAString) {
   for (const std::string bad : {"1", "null", "[\"A\"]", "{}", "true"}) {
     Refused(R"({"type":)" + bad + "}", "\"type\"");

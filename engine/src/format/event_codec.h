@@ -17,7 +17,7 @@
 namespace opossum::format {
 
 constexpr size_t kMaxTypeBytes = 255;
-constexpr size_t kMaxTags = 64;
+constexpr size_t kMaxTags = kMaxEventTags;  // the public limit (opossum/event.h)
 constexpr size_t kMaxTagBytes = 255;
 constexpr uint32_t kMaxEventSizeLimit = 256u << 20;
 
