@@ -205,7 +205,8 @@ struct ModelEvent {
   friend bool operator==(const ModelEvent&, const ModelEvent&) = default;
 };
 
-// The contract's matching rule, written out again (not the engine's code).
+// The matching rule of docs/semantics.md, written out again (not the
+// engine's code).
 inline bool ItemMatches(const QueryItem& item, const ModelEvent& e) {
   if (!item.types.empty() &&
       std::find(item.types.begin(), item.types.end(), e.type) == item.types.end()) {

@@ -1,5 +1,5 @@
 // Writes the seed corpora of the fuzz targets into <dir>/<target>/
-// (fuzz/make_seeds.sh: build/bin/fuzz_make_seeds fuzz/corpus). The inputs
+// (`build/bin/fuzz_make_seeds fuzz/corpus`). The inputs
 // are made from the template store of fuzz_util.h, so they are what each
 // target's set-up expects: whole files, and the same files torn or flipped.
 #include <cstdint>

@@ -1,5 +1,5 @@
-// Fuzz target: random operation sequences against a model of the contract
-// (the contract in engine/include/opossum/).
+// Fuzz target: random operation sequences against a model of what every
+// call means (docs/semantics.md).
 //
 // The fuzzer's bytes decode into up to 48 operations on one store: appends
 // (1..3 events of types A/B/C with tags from a small set, sometimes with
@@ -129,7 +129,7 @@ struct Harness {
 
   // Appends and checks the outcome against the model (which it updates).
   void Append(const std::vector<Event>& batch, const std::optional<AppendCondition>& cond) {
-    // What the contract says must happen.
+    // What docs/semantics.md says must happen.
     enum { kOk, kDuplicate, kInvalid, kConflict } want = kOk;
     uint64_t want_last = model.head() + batch.size();
     bool all_ids = true;

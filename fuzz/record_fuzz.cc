@@ -10,10 +10,10 @@
 //      CheckRecord must accept it for its position and refuse it for any
 //      other position and when the map ends inside it.
 //   1  encode: the rest decodes into an Event (type, tags, data, metadata,
-//      id). EncodeEvent must accept it exactly when the contract's limits,
-//      checked here again with an independent UTF-8 check, allow it, and the
-//      bytes must verify and decode to the same event (tags sorted and
-//      distinct).
+//      id). EncodeEvent must accept it exactly when the limits of
+//      docs/semantics.md ("Limits"), checked here again with an independent
+//      UTF-8 check, allow it, and the bytes must verify and decode to the
+//      same event (tags sorted and distinct).
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -84,7 +84,7 @@ bool WithinLimits(const Event& e) {
     if (!Utf8(k) || !Utf8(v)) return false;
   }
   // JSON data must be JSON: the engine's check is the model here (the JSON
-  // fuzz target and tests/json_check_test.cc hold it to simdjson and to the
+  // fuzz target and tests/unit/json_check_test.cc hold it to simdjson and to the
   // command line's parser).
   if (e.data_is_json && !format::CheckJson(e.data)) return false;
   return true;

@@ -14,8 +14,9 @@ packages=(
   # the benchmarks (OPOSSUM_BUILD_BENCH): the peers of the workload driver
   # opossum-bench, and Google Benchmark
   libsqlite3-dev liblmdb-dev libbenchmark-dev
-  # the tests (OPOSSUM_BUILD_TESTS)
-  libgtest-dev libgmock-dev
+  # the tests (OPOSSUM_BUILD_TESTS); python3 runs the documentation's link
+  # check (tools/check-doc-links.sh, ctest doc_links)
+  libgtest-dev libgmock-dev python3
 )
 missing=()
 for p in "${packages[@]}"; do

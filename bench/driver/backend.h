@@ -3,7 +3,7 @@
 // so that each workload does the same job on every backend.
 //
 // Semantics every backend keeps (the semantic test checks them against this
-// store on a fixed workload, tests/bench_backends_test.cc):
+// store on a fixed workload, tests/bench/bench_backends_test.cc):
 //  - positions start at 1 and are gapless; an Append is one atomic batch;
 //  - a query is a list of items, an event matches when it matches ANY item;
 //    an item matches when the event's type is one of its types (if it names

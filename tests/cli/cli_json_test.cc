@@ -1,5 +1,5 @@
-// The command line's JSON building blocks, each against the contract its
-// header states: json_writer.h (string escaping, integers, base64, RFC 3339
+// The command line's JSON building blocks, each against what its header
+// promises: json_writer.h (string escaping, integers, base64, RFC 3339
 // timestamps), json_text.h (CompactJson: strict RFC 8259 grammar, text kept
 // byte for byte, member spans; FindJsonError and LineAndColumn: where JSON
 // goes wrong), derived_id.h (the ids import derives), json_reader.h
@@ -1498,6 +1498,35 @@ TEST_F(EventParserTest, TagsMustBeAnArrayOfStrings) {
   }
 }
 
+// An event carries at most kMaxEventTags distinct tags; repeats count once
+// and are kept as given (the engine drops them). The reader refuses the
+// first distinct tag over the limit as it reads it, on both parsers, naming
+// the limit and the element; nothing after it is looked at.
+TEST_F(EventParserTest, TagsBeyondTheDistinctLimitAreRefusedWhereTheyStart) {
+  ASSERT_EQ(kMaxEventTags, 64u);
+  std::string limit;  // "t0","t1",...: the limit's worth of distinct tags
+  for (size_t i = 0; i < kMaxEventTags; ++i)
+    limit += (i ? ",\"t" : "\"t") + std::to_string(i) + "\"";
+  for (const std::string data : {"", R"(,"data":1e400)"}) {
+    SCOPED_TRACE(data.empty() ? "fast parser" : "parser keeping numbers");
+    const Parsed r =
+        P(R"({"type":"A","tags":[)" + limit + "," + limit + "," + limit + "]" + data + "}");
+    ASSERT_TRUE(r.ok) << r.why;
+    ASSERT_EQ(r.event.tags.size(), 3 * kMaxEventTags);
+    EXPECT_EQ(r.event.tags[kMaxEventTags], "t0");
+    EXPECT_EQ(r.event.tags.back(), "t63");
+    Refused(R"({"type":"A","tags":[)" + limit + "," + limit + R"(,"new"])" + data + "}",
+            "\"tags\": more than 64 distinct tags (the limit is 64; element 128 is the first "
+            "over it)");
+    Refused(R"({"type":"A","tags":["new",)" + limit + "]" + data + "}",
+            "more than 64 distinct tags (the limit is 64; element 64 is the first over it)");
+    // What follows the 65th distinct tag is not read: not the element that
+    // is not a string.
+    Refused(R"({"type":"A","tags":[)" + limit + R"(,"new",1])" + data + "}",
+            "element 64 is the first over it");
+  }
+}
+
 TEST_F(EventParserTest, TypeMustBeAString) {
   for (const std::string bad : {"1", "null", "[\"A\"]", "{}", "true"}) {
     Refused(R"({"type":)" + bad + "}", "\"type\"");
@@ -2042,8 +2071,8 @@ TEST(BlockParserTest, ParseIntoGivesTheSameEventsAsLineByLine) {
   EXPECT_EQ(two.size(), 2 * want.raw.size());
 }
 
-// Where the block is cut for the threads is not part of the contract; a line
-// at 1.5/n of the block is in the second of n roughly equal parts.
+// Where the block is cut for the threads is not a promise of block_parser.h;
+// a line at 1.5/n of the block is in the second of n roughly equal parts.
 size_t LineInSecondPart(const Block& b) {
   const unsigned n = ParserThreads();
   const size_t target = n == 1 ? b.size / 2 : b.size * 3 / (2 * n);

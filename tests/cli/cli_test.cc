@@ -1,4 +1,4 @@
-// The `opossum` command line as a user meets it (docs/json-layer.md): the
+// The `opossum` command line as a user meets it (docs/cli.md): the
 // built binary run as a child process, fed standard input, with its standard
 // output, standard error and exit code checked for every command and every
 // exit code. The expected output is worked out here,
@@ -51,8 +51,9 @@ using ::opossum::testing::WriteFileBytes;
 
 // ---------------------------------------------------------------------------
 // A small, strict JSON reader: members keep the order they were written in
-// (the contract fixes the order of `read`'s fields), and two values compare
-// equal as JSON values (object member order and number spelling aside).
+// (docs/cli.md, "Event JSON", fixes the order of `read`'s fields), and two
+// values compare equal as JSON values (object member order and number
+// spelling aside).
 
 struct Json {
   enum class Kind { kNull, kBool, kNumber, kString, kArray, kObject };
@@ -505,8 +506,8 @@ std::string Describe(const ProcessResult& r) {
          "\n  stderr: " + r.err;
 }
 
-// Exit 0 and nothing on standard error (the contract's progress output is
-// for terminals only; these runs have files as standard error).
+// Exit 0 and nothing on standard error (progress goes to terminals only,
+// docs/cli.md, "Commands"; these runs have files as standard error).
 ::testing::AssertionResult Succeeded(const ProcessResult& r) {
   if (r.exit_code == 0 && r.err.empty()) return ::testing::AssertionSuccess();
   return ::testing::AssertionFailure()
@@ -537,7 +538,8 @@ Json ErrorOf(const ProcessResult& r) { return TryParseJson(r.err).value_or(Json(
 // ---------------------------------------------------------------------------
 // What `read` must print for an input event.
 
-// The contract's field order for an event read back from `in`.
+// The field order of docs/cli.md ("Event JSON") for an event read back from
+// `in`.
 std::vector<std::string> ExpectedKeys(const Json& in) {
   std::vector<std::string> keys = {"position", "type", "tags"};
   keys.push_back(in.Has("data") ? "data" : "data_base64");
@@ -664,7 +666,7 @@ class CliTest : public ::testing::Test {
   TempDir dir_;
 };
 
-// One suite per part of the contract; each uses the same fixture.
+// One suite per part of docs/cli.md; each uses the same fixture.
 class CliUsage : public CliTest {};
 class CliStoreName : public CliTest {};
 class CliMissingStore : public CliTest {};

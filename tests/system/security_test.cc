@@ -1,4 +1,4 @@
-// Security properties (the reliability issue's security items):
+// Security properties (docs/reliability.md, "Security"):
 //  1. A store name, an event's type or tags, or an import folder can never
 //     make the engine or the command line write outside the store's or the
 //     export's folder, nor overwrite another file there.
@@ -574,8 +574,8 @@ TEST(SecurityLimits, AMillionTagsAreRefused) {
   EXPECT_FALSE(fs::exists(root));
 }
 
-// 100 MiB of data, type, tag or metadata: above every limit of the contract
-// (an event 16 MiB, type and tag 255 bytes).
+// 100 MiB of data, type, tag or metadata: above every limit of
+// docs/semantics.md ("Limits": an event 16 MiB, type and tag 255 bytes).
 TEST(SecurityLimits, AHundredMegabyteStringIsRefused) {
   TempDir dir;
   const fs::path root = dir.path() / "root";

@@ -285,7 +285,8 @@ TEST(BatchTest, ExtendJoinsPartsInOrderAsOneBatch) {
   }
   EXPECT_TRUE(parts->Verify().ok());
   // The ids came along (into the id index): one of them again, alone, only
-  // partly matches the committed batch, which the contract rejects.
+  // partly matches the committed batch, which Append rejects
+  // (docs/semantics.md, "Idempotency").
   Batch again;
   ASSERT_TRUE(again.Add(events[3]).ok());
   Status s = parts->Append(std::move(again));

@@ -119,7 +119,8 @@ const char* Name(BatchCheck c) {
 }
 
 // ---------------------------------------------------------------------------
-// EncodeEvent: the contract's limits and the messages that name them.
+// EncodeEvent: the limits of docs/semantics.md ("Limits") and the messages
+// that name them.
 
 TEST(FormatEncodeTest, TypeLengthLimits) {
   EncodedEvent out;

@@ -1,6 +1,6 @@
 // Errors of the command line: what went wrong, which exit code it gives, and
-// the one line of JSON that goes to standard error (docs/json-layer.md lists
-// the kinds and their fields).
+// the one line of JSON that goes to standard error (docs/cli.md, "Exit codes
+// and errors", lists the kinds and their fields).
 #ifndef OPOSSUM_CLI_CLI_ERROR_H_
 #define OPOSSUM_CLI_CLI_ERROR_H_
 

@@ -1,4 +1,4 @@
-// A sequenced event as one line of the `read` format (docs/json-layer.md):
+// A sequenced event as one line of the `read` format (docs/cli.md, "Event JSON"):
 // {"position": N, "type": T, "tags": [...], "data": JSON | "data_base64": B,
 //  "timestamp": RFC3339[, "id": UUID][, "metadata": {...}]}
 #ifndef OPOSSUM_CLI_EVENT_JSON_H_

@@ -2,6 +2,7 @@
 
 #include <simdjson.h>
 
+#include <array>
 #include <utility>
 
 #include "json_text.h"
@@ -186,6 +187,35 @@ class EventFields {
   bool TagNotString(size_t i) {
     return Fail("field \"tags\": element " + std::to_string(i) + " is not a string");
   }
+  // Adds the next element of "tags", as given: repeats too (the engine drops
+  // them, so any number of copies of a tag is allowed). The first distinct
+  // value beyond kMaxEventTags (the engine's limit) is refused at once, so
+  // that a line with a million tags costs no million strings. The first
+  // kMaxEventTags tags cannot break the limit and are not compared; each
+  // later one is compared with the distinct ones so far (at most
+  // kMaxEventTags).
+  bool Tag(std::string_view t) {
+    std::vector<std::string>& tags = out_->tags;
+    if (tags.size() >= kMaxEventTags) {
+      if (distinct_count_ == 0) {
+        // The first kMaxEventTags tags, counted once.
+        for (size_t i = 0; i < tags.size(); ++i) {
+          if (!IsDistinctTag(tags[i])) continue;
+          distinct_[distinct_count_++] = i;
+        }
+      }
+      if (IsDistinctTag(t)) {
+        if (distinct_count_ == kMaxEventTags) {
+          return Fail("field \"tags\": more than " + std::to_string(kMaxEventTags) +
+                      " distinct tags (the limit is " + std::to_string(kMaxEventTags) +
+                      "; element " + std::to_string(tags.size()) + " is the first over it)");
+        }
+        distinct_[distinct_count_++] = tags.size();
+      }
+    }
+    tags.emplace_back(t);
+    return true;
+  }
   void Data() { out_->data_is_json = true; }
   bool DataBase64(std::optional<std::string_view> s) {
     if (!s || !DecodeBase64(*s, &out_->data)) {
@@ -231,10 +261,22 @@ class EventFields {
   }
 
  private:
+  // `t` is none of the distinct tags counted so far.
+  bool IsDistinctTag(std::string_view t) const {
+    for (size_t k = 0; k < distinct_count_; ++k) {
+      if (out_->tags[distinct_[k]] == t) return false;
+    }
+    return true;
+  }
+
   Event* out_;
   uint64_t* position_;
   std::string* why_;
   uint32_t seen_ = 0;
+  // Once there are more than kMaxEventTags tags: the index in out_->tags of
+  // the first copy of each distinct tag.
+  std::array<size_t, kMaxEventTags> distinct_;
+  size_t distinct_count_ = 0;
 };
 
 template <typename Result>
@@ -316,12 +358,12 @@ bool EventParser::Parse(std::string_view line, bool padded, Event* out, uint64_t
       case EventFields::kTags: {
         dom::array arr;
         if (value.get_array().get(arr) != simdjson::SUCCESS) return fields.TagsNotArray();
-        out->tags.resize(arr.size());  // reuses the strings already there
         size_t i = 0;
         for (dom::element item : arr) {
           auto t = StringOf(item.get_string());
           if (!t) return fields.TagNotString(i);
-          out->tags[i++].assign(*t);
+          if (!fields.Tag(*t)) return false;
+          ++i;
         }
         break;
       }
@@ -431,7 +473,7 @@ bool EventParser::ParseKeepingNumbers(std::string_view line, bool padded, Event*
             if (err != simdjson::SUCCESS) break;
             return fields.TagNotString(i);
           }
-          out->tags.emplace_back(*t);
+          if (!fields.Tag(*t)) return false;
           ++i;
         }
         break;

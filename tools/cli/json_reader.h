@@ -1,7 +1,7 @@
-// Reading the command line's input JSON (docs/json-layer.md): events,
-// queries and append conditions, with simdjson. Every error says which field
-// is wrong and why, and malformed JSON where (line and column); unknown
-// fields are errors.
+// Reading the command line's input JSON (docs/cli.md, "Event JSON" and
+// "Query and condition JSON"): events, queries and append conditions, with
+// simdjson. Every error says which field is wrong and why, and malformed JSON
+// where (line and column); unknown fields are errors.
 #ifndef OPOSSUM_CLI_JSON_READER_H_
 #define OPOSSUM_CLI_JSON_READER_H_
 

@@ -1,6 +1,7 @@
-// `opossum`: the command line of the Opossum event store (docs/json-layer.md
-// describes its JSON). Arguments are parsed here; each command lives in its
-// own file and reports failure by throwing CliError.
+// `opossum`: the command line of the Opossum event store (docs/cli.md, its
+// commands, options, JSON and exit codes; docs/json-layer.md, how its JSON is
+// handled). Arguments are parsed here; each command lives in its own file and
+// reports failure by throwing CliError.
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>

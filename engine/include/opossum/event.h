@@ -1,10 +1,11 @@
 // Events: what an appender hands to the store (Event) and what a reader gets
 // back (EventView, a zero-copy view of a sequenced event).
 //
-// Contract (see docs/semantics in the contract):
+// Contract (docs/semantics.md):
 //  - type: 1..255 bytes of UTF-8, required.
-//  - tags: 0..64 strings of 1..255 bytes of UTF-8 without control characters.
-//    Duplicates are dropped; the store keeps them sorted bytewise, and reads
+//  - tags: 0..64 distinct strings (kMaxEventTags) of 1..255 bytes of UTF-8
+//    without control characters. Duplicates are dropped (any number of copies
+//    of a tag is allowed); the store keeps them sorted bytewise, and reads
 //    return them in that order. `Tag("course", "c1")` builds "course:c1".
 //  - data: opaque bytes (0..Options::max_event_size); `data_is_json` says
 //    whether they are JSON text, so JSON tools can print them back as JSON.
@@ -21,6 +22,7 @@
 #define OPOSSUM_EVENT_H_
 
 #include <array>
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -69,6 +71,10 @@ inline TagParts SplitTag(const char* tag) { return SplitTag(std::string_view(tag
 // Refused at compile time: the parts of a temporary string (SplitTag(Tag(k,
 // v))) would point into freed memory. Keep the string in a variable.
 TagParts SplitTag(std::string&& tag) = delete;
+
+// The most distinct tags an event may carry (repeats count once); Append
+// refuses an event with more (kInvalidArgument).
+inline constexpr size_t kMaxEventTags = 64;
 
 // An event to append.
 // Every field has a default, so designated initializers may name any subset.

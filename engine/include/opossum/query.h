@@ -1,6 +1,6 @@
 // Queries and append conditions (the Dynamic Consistency Boundary model).
 //
-// Contract:
+// Contract (docs/semantics.md, "Queries" and "Append conditions"):
 //  - A Query is a list of items; an event matches the query if it matches
 //    ANY item. The query with no items (Query::All()) matches every event.
 //  - An item has types and tags. An event matches an item if its type is one

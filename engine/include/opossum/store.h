@@ -8,7 +8,7 @@
 //                     opossum::AppendCondition{opossum::Query::ForTags({"order:1"}), 0},
 //                     &last);
 //
-// Contract (the project's semantics): positions start at 1 and are gapless;
+// Contract (docs/semantics.md): positions start at 1 and are gapless;
 // an append is atomic (all its events or none, also across crashes); a read
 // is a snapshot of the head when it starts; an append condition sees every
 // batch committed before it, by any thread or process.
@@ -66,8 +66,11 @@ class Reader {
   Status Read(const Query& query, const ReadOptions& options, std::vector<EventView>* out) const;
   // The matching event with the highest position, or none.
   Status ReadLast(const Query& query, std::optional<EventView>* out) const;
-  // The event carrying `id` (ids are unique in a store: see Store::Append),
-  // or none. Costs one key-index lookup.
+  // The event carrying `id`, or none. Costs one key-index lookup. Append
+  // keeps an id unique in the store only for batches in which every event
+  // carries an id; a batch in which only some do is not checked against the
+  // store, so when several events carry `id` this returns one of them
+  // (docs/semantics.md, "Idempotency (ids)").
   Status ReadById(const Uuid& id, std::optional<EventView>* out) const;
 
  private:

@@ -152,8 +152,8 @@ Status EncodeEventInPlace(const Event& e, uint32_t max_event_size, size_t index,
   std::sort(tags.begin(), tags.end());
   tags.erase(std::unique(tags.begin(), tags.end()), tags.end());
   if (tags.size() > kMaxTags) {
-    return Invalid(index,
-                   "has " + std::to_string(tags.size()) + " distinct tags (the limit is 64)");
+    return Invalid(index, "has " + std::to_string(tags.size()) + " distinct tags (the limit is " +
+                              std::to_string(kMaxTags) + ")");
   }
   for (std::string_view t : tags) {
     if (t.empty() || t.size() > kMaxTagBytes || !IsValidUtf8(t) || HasControlChar(t)) {

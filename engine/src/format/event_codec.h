@@ -1,5 +1,5 @@
 // Events to and from their FlatBuffers bytes, and the checks every event
-// passes before it is encoded (the contract's limits).
+// passes before it is encoded (the limits of docs/semantics.md, "Limits").
 #ifndef OPOSSUM_FORMAT_EVENT_CODEC_H_
 #define OPOSSUM_FORMAT_EVENT_CODEC_H_
 
@@ -17,7 +17,7 @@
 namespace opossum::format {
 
 constexpr size_t kMaxTypeBytes = 255;
-constexpr size_t kMaxTags = 64;
+constexpr size_t kMaxTags = kMaxEventTags;  // the public limit (opossum/event.h)
 constexpr size_t kMaxTagBytes = 255;
 constexpr uint32_t kMaxEventSizeLimit = 256u << 20;
 

@@ -7,7 +7,7 @@
 // 275 ns on a 100-byte document, a quarter of a bulk append's budget per
 // event, building a tape nobody reads. This one only walks the bytes, with
 // no allocation below 256 levels of nesting, and no recursion at any depth.
-// tests/json_check_test.cc checks it against simdjson on random documents.
+// tests/unit/json_check_test.cc checks it against simdjson on random documents.
 #ifndef OPOSSUM_FORMAT_JSON_CHECK_H_
 #define OPOSSUM_FORMAT_JSON_CHECK_H_
 

@@ -1,6 +1,7 @@
-// The contract's matching rules in one place: an event matches a query if it
-// matches any item; an item if the type is one of its types (when named) and
-// the tags include all of its tags (when named).
+// The matching rules of docs/semantics.md ("Queries") in one place: an
+// event matches a query if it matches any item; an item if the type is one
+// of its types (when named) and the tags include all of its tags (when
+// named).
 #ifndef OPOSSUM_STORE_MATCHING_H_
 #define OPOSSUM_STORE_MATCHING_H_
 
