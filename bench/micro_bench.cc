@@ -61,8 +61,8 @@
 #include "format/json_check.h"
 #include "format/layout.h"
 #include "index/key_index.h"
-#include "store/matching.h"
 #include "store/event_view_access.h"
+#include "store/matching.h"
 
 namespace opossum::bench {
 namespace {
@@ -173,8 +173,8 @@ void BM_Micro_RecordCheckRead(benchmark::State& state) {
       state.SkipWithError(why.c_str());
       break;
     }
-    const EventView ev = internal::EventViewAccess::Make(1, rh->timestamp_ns,
-                       format::TableFromBytes(reinterpret_cast<const uint8_t*>(rh + 1)));
+    const EventView ev = internal::EventViewAccess::Make(
+        1, rh->timestamp_ns, format::TableFromBytes(reinterpret_cast<const uint8_t*>(rh + 1)));
     const std::string_view d = ev.data();
     sum += ev.type().size() + d.size() + static_cast<uint8_t>(d[0]);
     for (size_t t = 0, n = ev.tag_count(); t < n; ++t) sum += ev.tag(t).size();
@@ -496,8 +496,8 @@ BENCHMARK(BM_Micro_ConditionTagHolds);
 void BM_Micro_MatchTagQuery(benchmark::State& state) {
   const CommittedRecord rec = MakeCommittedRecord();
   const auto* rh = reinterpret_cast<const format::RecordHeader*>(rec.data() + rec.offset);
-  const EventView ev = internal::EventViewAccess::Make(1, rh->timestamp_ns,
-                     format::TableFromBytes(reinterpret_cast<const uint8_t*>(rh + 1)));
+  const EventView ev = internal::EventViewAccess::Make(
+      1, rh->timestamp_ns, format::TableFromBytes(reinterpret_cast<const uint8_t*>(rh + 1)));
   const Query q = Query::ForTags({"student:s0000001"});
   int64_t matched = 0;
   for (auto _ : state) {

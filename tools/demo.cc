@@ -143,8 +143,8 @@ Outcome Subscribe(Store& store, const std::string& course_id, const std::string&
 
 int main(int argc, char** argv) {
   const std::filesystem::path root = argc > 1 ? argv[1] : "./opossum-data";
-  if (argc > 2 || (argc == 2 && (std::string_view(argv[1]) == "-h" ||
-                                 std::string_view(argv[1]) == "--help"))) {
+  if (argc > 2 ||
+      (argc == 2 && (std::string_view(argv[1]) == "-h" || std::string_view(argv[1]) == "--help"))) {
     std::fprintf(stderr, "usage: opossum-demo [folder]   (default ./opossum-data)\n");
     return 2;
   }
@@ -161,8 +161,9 @@ int main(int argc, char** argv) {
   Status s = Store::Open(root, "demo", options, &store);
   if (!s.ok()) Fail("open", s);
   std::printf("Opossum demo: store \"demo\" in %s\n", store->path().c_str());
-  std::printf("durability: sync (each append is on disk when it returns; concurrent appends "
-              "share one fdatasync)\n\n");
+  std::printf(
+      "durability: sync (each append is on disk when it returns; concurrent appends "
+      "share one fdatasync)\n\n");
 
   // The courses, in one atomic batch, on the condition that none exists yet.
   std::mt19937 rng(2026);
@@ -179,10 +180,11 @@ int main(int argc, char** argv) {
   }
   s = store->Append(courses, AppendCondition{Query::ForTypes({"CourseDefined"}), std::nullopt});
   if (!s.ok()) Fail("define courses", s);
-  std::printf("setup: %d courses with %s seats in all (one batch); %s students, at most %d "
-              "courses each\n",
-              kCourses, Thousands(static_cast<double>(seats)).c_str(),
-              Thousands(kStudents).c_str(), kMaxCoursesPerStudent);
+  std::printf(
+      "setup: %d courses with %s seats in all (one batch); %s students, at most %d "
+      "courses each\n",
+      kCourses, Thousands(static_cast<double>(seats)).c_str(), Thousands(kStudents).c_str(),
+      kMaxCoursesPerStudent);
 
   // Eight threads subscribe random students to random courses.
   Counts counts;
@@ -196,10 +198,18 @@ int main(int argc, char** argv) {
                                     StudentId(static_cast<int>(r() % kStudents)), counts);
         ++counts.decisions;
         switch (o) {
-          case Outcome::kSubscribed: ++counts.subscribed; break;
-          case Outcome::kFull: ++counts.full; break;
-          case Outcome::kLimit: ++counts.limit; break;
-          case Outcome::kAlready: ++counts.already; break;
+          case Outcome::kSubscribed:
+            ++counts.subscribed;
+            break;
+          case Outcome::kFull:
+            ++counts.full;
+            break;
+          case Outcome::kLimit:
+            ++counts.limit;
+            break;
+          case Outcome::kAlready:
+            ++counts.already;
+            break;
         }
       }
     });
@@ -216,9 +226,10 @@ int main(int argc, char** argv) {
               Thousands(static_cast<double>(counts.limit)).c_str(), kMaxCoursesPerStudent);
   std::printf("  %7s refused: already subscribed\n",
               Thousands(static_cast<double>(counts.already)).c_str());
-  std::printf("  %7s conflicts retried (another thread changed the course or student between "
-              "read and append)\n",
-              Thousands(static_cast<double>(counts.conflicts)).c_str());
+  std::printf(
+      "  %7s conflicts retried (another thread changed the course or student between "
+      "read and append)\n",
+      Thousands(static_cast<double>(counts.conflicts)).c_str());
   const uint64_t head = store->Head();
   std::printf("head: %s events (%d courses + %s subscriptions)\n",
               Thousands(static_cast<double>(head)).c_str(), kCourses,
@@ -261,9 +272,10 @@ int main(int argc, char** argv) {
   bool over = doubled;
   for (const auto& [course, taken] : course_taken) over = over || taken > course_capacity[course];
   for (const auto& [student, n] : student_courses) over = over || n > kMaxCoursesPerStudent;
-  std::printf("check: no course over capacity, no student in more than %d courses, no double "
-              "subscription: %s\n",
-              kMaxCoursesPerStudent, over ? "FAILED" : "OK");
+  std::printf(
+      "check: no course over capacity, no student in more than %d courses, no double "
+      "subscription: %s\n",
+      kMaxCoursesPerStudent, over ? "FAILED" : "OK");
 
   int64_t scanned = 0;
   const auto r0 = Clock::now();
@@ -282,7 +294,8 @@ int main(int argc, char** argv) {
   const auto q0 = Clock::now();
   double tag_seconds = 0;
   std::vector<Query> queries;
-  for (int c = 0; c < kCourses; ++c) queries.push_back(Query::ForTags({opossum::Tag("course", CourseId(c))}));
+  for (int c = 0; c < kCourses; ++c)
+    queries.push_back(Query::ForTags({opossum::Tag("course", CourseId(c))}));
   do {
     for (int i = 0; i < 1000; ++i) {
       s = store->NewReader().ForEach(queries[static_cast<size_t>(tag_reads++ % kCourses)], {},

@@ -30,8 +30,8 @@
 #include "format/event_codec.h"
 #include "json_writer.h"
 #include "opossum/opossum.h"
-#include "test_util.h"
 #include "store/event_view_access.h"
+#include "test_util.h"
 
 namespace opossum::cli {
 namespace {

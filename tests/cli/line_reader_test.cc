@@ -3,6 +3,8 @@
 // together are the input exactly, every block but the last ends with '\n',
 // first_line_no counts every line before the block, and kLinePadding bytes
 // after every block are readable.
+#include "line_reader.h"
+
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/mman.h>
@@ -20,7 +22,6 @@
 #include <vector>
 
 #include "cli_error.h"
-#include "line_reader.h"
 #include "test_util.h"
 
 namespace opossum::cli {
@@ -84,8 +85,8 @@ class GuardAfterMapping {
     if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size == 0) return;
     const size_t page = PageSize();
     const size_t length = (static_cast<size_t>(st.st_size) + page - 1) / page * page;
-    void* p = mmap(nullptr, length + page, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
-                   -1, 0);
+    void* p =
+        mmap(nullptr, length + page, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (p == MAP_FAILED) return;
     hole_ = static_cast<char*>(p);
     munmap(hole_, length);
@@ -143,7 +144,8 @@ std::vector<ReadBlock> ReadPipe(const std::string& content, uint64_t seed = 1) {
     std::mt19937_64 rng(seed);
     size_t at = 0;
     while (at < content.size()) {
-      const size_t piece = std::min<size_t>(content.size() - at, 1 + rng() % (rng() % 2 ? 300'000 : 5000));
+      const size_t piece =
+          std::min<size_t>(content.size() - at, 1 + rng() % (rng() % 2 ? 300'000 : 5000));
       const ssize_t n = write(fd, content.data() + at, piece);
       if (n < 0 && errno == EINTR) continue;
       if (n <= 0) break;
@@ -157,7 +159,9 @@ std::vector<ReadBlock> ReadPipe(const std::string& content, uint64_t seed = 1) {
   return blocks;
 }
 
-size_t CountNewlines(std::string_view s) { return static_cast<size_t>(std::count(s.begin(), s.end(), '\n')); }
+size_t CountNewlines(std::string_view s) {
+  return static_cast<size_t>(std::count(s.begin(), s.end(), '\n'));
+}
 
 // The blocks against the input: exactly the input, whole lines, right line
 // numbers.
@@ -177,7 +181,8 @@ void CheckBlocks(const std::string& content, const std::vector<ReadBlock>& block
     const ReadBlock& b = blocks[i];
     EXPECT_EQ(b.first_line_no, line) << "block " << i;
     if (i + 1 < blocks.size()) {
-      EXPECT_EQ(b.text.back(), '\n') << "block " << i << " of " << blocks.size() << " ends mid-line";
+      EXPECT_EQ(b.text.back(), '\n')
+          << "block " << i << " of " << blocks.size() << " ends mid-line";
     }
     // "A few MiB" of whole lines: never much more than a chunk and the
     // longest line.
@@ -188,7 +193,8 @@ void CheckBlocks(const std::string& content, const std::vector<ReadBlock>& block
   EXPECT_EQ(joined.size(), content.size());
   EXPECT_TRUE(joined == content) << "the blocks do not reproduce the input";
   if (!blocks.empty() && blocks.back().text.back() != '\n') ++line;  // the last line, without '\n'
-  const uint64_t lines = CountNewlines(content) + (!content.empty() && content.back() != '\n' ? 1 : 0);
+  const uint64_t lines =
+      CountNewlines(content) + (!content.empty() && content.back() != '\n' ? 1 : 0);
   EXPECT_EQ(line - 1, lines);
 }
 
@@ -253,11 +259,18 @@ TEST(LineReaderTest, CrlfAndBlankLinesAreKeptAndCounted) {
   std::string content;
   for (int i = 0; content.size() < 10 * kMiB; ++i) {
     switch (i % 7) {
-      case 0: content += "\n"; break;      // blank
-      case 1: content += "\r\n"; break;    // blank, CRLF
-      case 2: content += "   \t\n"; break;  // white
+      case 0:
+        content += "\n";
+        break;  // blank
+      case 1:
+        content += "\r\n";
+        break;  // blank, CRLF
+      case 2:
+        content += "   \t\n";
+        break;  // white
       default:
-        content += "{\"i\":" + std::to_string(i) + ",\"s\":\"" + std::string(rng() % 300, 'x') + "\"}";
+        content +=
+            "{\"i\":" + std::to_string(i) + ",\"s\":\"" + std::string(rng() % 300, 'x') + "\"}";
         content += i % 2 ? "\r\n" : "\n";
     }
   }

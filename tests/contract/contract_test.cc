@@ -247,7 +247,8 @@ TEST(ContractQuery, ItemsWhoseTypesOrTagsBreakTheEventRulesAreInvalid) {
   std::vector<Case> cases = {
       {Query::ForTags({""}), "item 0: a tag is empty"},
       {Query::Of({"T"}, {""}), "item 0: a tag is empty"},
-      {Query::ForTags({"course:c1", long_tag}), "item 0: tag \"" + long_tag.substr(0, 40) + "...\" is 300 bytes"},
+      {Query::ForTags({"course:c1", long_tag}),
+       "item 0: tag \"" + long_tag.substr(0, 40) + "...\" is 300 bytes"},
       {Query::ForTags({"a\tb"}), "item 0: tag \"a\\x09b\" contains a control character"},
       {Query::ForTags({"x\x01"}), "item 0: tag \"x\\x01\" contains a control character"},
       {Query::ForTags({"bad\xfe"}), "item 0: tag \"bad\xfe\" is not valid UTF-8"},
@@ -278,8 +279,7 @@ TEST(ContractQuery, ItemsWhoseTypesOrTagsBreakTheEventRulesAreInvalid) {
     for (std::optional<uint64_t> after : {std::optional<uint64_t>{}, std::optional<uint64_t>{1}}) {
       s = store->Append({Ev("T", {"course:c1"})}, AppendCondition{c.query, after});
       EXPECT_TRUE(s.IsInvalidArgument()) << s.ToString();
-      EXPECT_NE(s.message().find("condition query " + c.names), std::string::npos)
-          << s.message();
+      EXPECT_NE(s.message().find("condition query " + c.names), std::string::npos) << s.message();
       Batch batch = store->NewBatch();
       ASSERT_TRUE(batch.Add(Ev("T")).ok());
       s = store->Append(std::move(batch), AppendCondition{c.query, after});
@@ -289,7 +289,8 @@ TEST(ContractQuery, ItemsWhoseTypesOrTagsBreakTheEventRulesAreInvalid) {
   EXPECT_EQ(store->Head(), 1u);
   // The limits themselves are fine in a query, as in an event.
   std::vector<EventView> out;
-  EXPECT_TRUE(store->Read(Query::Of({std::string(255, 't')}, {std::string(255, 'g')}), {}, &out).ok());
+  EXPECT_TRUE(
+      store->Read(Query::Of({std::string(255, 't')}, {std::string(255, 'g')}), {}, &out).ok());
   EXPECT_TRUE(store->Read(Query::ForTags({"caf\xc3\xa9:\xe2\x82\xac"}), {}, &out).ok());
   EXPECT_TRUE(Query::Of({std::string(255, 't')}, {std::string(255, 'g')}).Check().ok());
   EXPECT_TRUE(Query::All().Check().ok());
@@ -299,8 +300,9 @@ TEST(ContractQuery, ItemsWhoseTypesOrTagsBreakTheEventRulesAreInvalid) {
 TEST(ContractQuery, TagsMatchExactlyNotByPrefix) {
   TempDir dir;
   auto store = MustOpen(dir);
-  ASSERT_TRUE(store->Append({Ev("T", {Tag("course", "c1")}), Ev("T", {Tag("course", "c10")}),
-                             Ev("T", {"course"})})
+  ASSERT_TRUE(store
+                  ->Append({Ev("T", {Tag("course", "c1")}), Ev("T", {Tag("course", "c10")}),
+                            Ev("T", {"course"})})
                   .ok());
   EXPECT_EQ(ReadPositions(*store, Query::ForTags({"course:c1"})), (std::vector<uint64_t>{1}));
   EXPECT_EQ(ReadPositions(*store, Query::ForTags({"course:c"})), (std::vector<uint64_t>{}));
@@ -560,7 +562,9 @@ TEST(ContractTags, TagHelperJoinsKeyAndValueWithColon) {
 // SplitTag takes what outlives its parts, and refuses a temporary string
 // (SplitTag(Tag(k, v)) would leave them pointing into freed memory).
 template <typename T>
-concept Splittable = requires(T&& t) { SplitTag(std::forward<T>(t)); };
+concept Splittable = requires(T&& t) {
+  SplitTag(std::forward<T>(t));
+};
 static_assert(Splittable<std::string&>);
 static_assert(Splittable<const std::string&>);
 static_assert(Splittable<std::string_view>);
@@ -585,8 +589,9 @@ TEST(ContractTags, SplitTagAndTagValueUndoTheTagHelper) {
 
   TempDir dir;
   auto store = MustOpen(dir);
-  ASSERT_TRUE(store->Append({Ev("T", {Tag("student", "s9"), Tag("course", "c2"), "course",
-                                       Tag("course", "c1"), Tag("coursework", "w"), "z:"})})
+  ASSERT_TRUE(store
+                  ->Append({Ev("T", {Tag("student", "s9"), Tag("course", "c2"), "course",
+                                     Tag("course", "c1"), Tag("coursework", "w"), "z:"})})
                   .ok());
   auto events = ReadAll(*store);
   ASSERT_EQ(events.size(), 1u);
@@ -631,8 +636,8 @@ TEST(ContractEvent, DataJsonFlagMetadataIdAndTimestampRoundTrip) {
   Event json_event = Ev("Json", {"k:v"}, R"({"a":1,"b":[true,null]})");
   json_event.data_is_json = true;
   json_event.id = id;
-  json_event.metadata = {{"correlation", "c-1"}, {"causation", "c-0"}, {"user", "ann"},
-                         {"empty", ""}};
+  json_event.metadata = {
+      {"correlation", "c-1"}, {"causation", "c-0"}, {"user", "ann"}, {"empty", ""}};
   json_event.timestamp_ns = 1234567890123456789LL;
   Event binary_event = Ev("Bin", {}, binary);
   Event empty_event = Ev("Empty");
@@ -784,7 +789,8 @@ TEST(ContractCondition, ConflictingPositionIsARealMatchAfterAfter) {
          {std::optional<uint64_t>{}, std::optional<uint64_t>{0}, std::optional<uint64_t>{10},
           std::optional<uint64_t>{27}, std::optional<uint64_t>{39}, std::optional<uint64_t>{40}}) {
       SCOPED_TRACE(DescribeQuery(q) + " after=" + OptName(after));
-      std::vector<uint64_t> matches = ModelRead(model, q, ReadOptions{.from = after.value_or(0) + 1});
+      std::vector<uint64_t> matches =
+          ModelRead(model, q, ReadOptions{.from = after.value_or(0) + 1});
       Status s = store->Append({Ev("Probe", {"probe"})}, AppendCondition{q, after});
       if (matches.empty()) {
         EXPECT_TRUE(s.ok()) << s.ToString();
@@ -850,8 +856,9 @@ TEST(ContractIdempotency, SameIdsSameOrderWriteNothingAndReturnEarlierLast) {
   ASSERT_TRUE(store->Append({Ev("Before")}).ok());
   Uuid a = Uuid::Random(), b = Uuid::Random();
   uint64_t first_last = 0;
-  ASSERT_TRUE(store->Append({WithId(Ev("A", {"k"}), a), WithId(Ev("B", {"k"}), b)}, std::nullopt,
-                            &first_last)
+  ASSERT_TRUE(store
+                  ->Append({WithId(Ev("A", {"k"}), a), WithId(Ev("B", {"k"}), b)}, std::nullopt,
+                           &first_last)
                   .ok());
   EXPECT_EQ(first_last, 3u);
 
@@ -888,17 +895,17 @@ TEST(ContractIdempotency, RepeatSucceedsEvenWhenItsConditionWouldNowFail) {
   Uuid a = Uuid::Random(), b = Uuid::Random();
   AppendCondition cond{Query::ForTags({"order:1"}), {}};
   uint64_t first_last = 0;
-  ASSERT_TRUE(store->Append({WithId(Ev("Placed", {"order:1"}), a),
-                             WithId(Ev("Paid", {"order:1"}), b)},
-                            cond, &first_last)
-                  .ok());
+  ASSERT_TRUE(
+      store
+          ->Append({WithId(Ev("Placed", {"order:1"}), a), WithId(Ev("Paid", {"order:1"}), b)}, cond,
+                   &first_last)
+          .ok());
   EXPECT_EQ(first_last, 2u);
   ASSERT_TRUE(store->Append({Ev("Shipped", {"order:1"})}).ok());
   // The condition now matches positions 1..3, but the ids repeat a batch.
   uint64_t again = 0;
-  Status s = store->Append({WithId(Ev("Placed", {"order:1"}), a),
-                            WithId(Ev("Paid", {"order:1"}), b)},
-                           cond, &again);
+  Status s = store->Append(
+      {WithId(Ev("Placed", {"order:1"}), a), WithId(Ev("Paid", {"order:1"}), b)}, cond, &again);
   ASSERT_TRUE(s.ok()) << s.ToString();
   EXPECT_EQ(again, first_last);
   EXPECT_EQ(store->Head(), 3u);
@@ -1029,16 +1036,15 @@ TEST_F(ContractValidationTest, TagOf255BytesIsValid) {
 TEST_F(ContractValidationTest, EmptyTagIsInvalid) { ExpectInvalid({Ev("T", {"ok", ""})}); }
 
 TEST_F(ContractValidationTest, TagWithControlCharacterIsInvalid) {
-  ExpectInvalid({Ev("T", {"a\x01" "b"})});
+  ExpectInvalid({Ev("T", {"a\x01"
+                          "b"})});
   ExpectInvalid({Ev("T", {"line\nbreak"})});
   ExpectInvalid({Ev("T", {"tab\there"})});
   ExpectInvalid({Ev("T", {std::string("nul\0x", 5)})});
   ExpectInvalid({Ev("T", {"del\x7f"})});
 }
 
-TEST_F(ContractValidationTest, TagThatIsNotUtf8IsInvalid) {
-  ExpectInvalid({Ev("T", {"bad\xfe"})});
-}
+TEST_F(ContractValidationTest, TagThatIsNotUtf8IsInvalid) { ExpectInvalid({Ev("T", {"bad\xfe"})}); }
 
 TEST_F(ContractValidationTest, DataLargerThanMaxEventSizeIsInvalid) {
   ExpectInvalid({Ev("Big", {}, std::string(8192, 'd'))});
@@ -1094,8 +1100,9 @@ TEST(ContractReopen, EverythingReadsBackTheSameAfterReopen) {
     Event t = Ev("Stamped", {"k:1"});
     t.timestamp_ns = 42;
     ASSERT_TRUE(store->Append({t}).ok());
-    ASSERT_TRUE(store->Append({WithId(Ev("I1", {"k:2"}), a), WithId(Ev("I2", {"k:2"}), b)},
-                              std::nullopt, &id_batch_last)
+    ASSERT_TRUE(store
+                    ->Append({WithId(Ev("I1", {"k:2"}), a), WithId(Ev("I2", {"k:2"}), b)},
+                             std::nullopt, &id_batch_last)
                     .ok());
     for (const EventView& v : ReadAll(*store)) {
       before.push_back(v.ToEvent());
@@ -1130,8 +1137,9 @@ TEST(ContractReopen, EverythingReadsBackTheSameAfterReopen) {
   EXPECT_TRUE(s.conflicting_position() == 4 || s.conflicting_position() == 5);
   // Idempotency survives reopen.
   uint64_t again = 0;
-  ASSERT_TRUE(store->Append({WithId(Ev("I1", {"k:2"}), a), WithId(Ev("I2", {"k:2"}), b)},
-                            std::nullopt, &again)
+  ASSERT_TRUE(store
+                  ->Append({WithId(Ev("I1", {"k:2"}), a), WithId(Ev("I2", {"k:2"}), b)},
+                           std::nullopt, &again)
                   .ok());
   EXPECT_EQ(again, id_batch_last);
   // Positions continue from the head.
@@ -1177,8 +1185,8 @@ TEST(ContractOpen, BadStoreNameIsInvalidArgument) {
 
 TEST(ContractOpen, GoodStoreNamesOpen) {
   TempDir dir;
-  for (std::string name : {std::string(64, 'n'), std::string("a-b_c.d"), std::string("A9"),
-                           std::string("x")}) {
+  for (std::string name :
+       {std::string(64, 'n'), std::string("a-b_c.d"), std::string("A9"), std::string("x")}) {
     SCOPED_TRACE("name '" + name + "'");
     std::unique_ptr<Store> store;
     Status s = Store::Open(dir.path(), name, Options{}, &store);
@@ -1214,8 +1222,8 @@ TEST(ContractOpen, TwoHandlesInOneProcessSeeEachOthersAppends) {
   Status s = second->Append({Ev("B", {"x"})}, AppendCondition{Query::ForTags({"x"}), {}});
   ASSERT_TRUE(s.IsConditionFailed()) << s.ToString();
   EXPECT_EQ(s.conflicting_position(), 1u);
-  ASSERT_TRUE(second->Append({Ev("B", {"x"})}, AppendCondition{Query::ForTags({"x"}), 1}, &last)
-                  .ok());
+  ASSERT_TRUE(
+      second->Append({Ev("B", {"x"})}, AppendCondition{Query::ForTags({"x"}), 1}, &last).ok());
   EXPECT_EQ(last, 2u);
   first.reset();  // closing one handle leaves the other working
   EXPECT_EQ(ReadPositions(*second, Query::ForTags({"x"})), (std::vector<uint64_t>{1, 2}));

@@ -24,8 +24,7 @@ namespace opossum::testing {
 class TempDir {
  public:
   TempDir() {
-    std::string tmpl =
-        (std::filesystem::temp_directory_path() / "opossum-test-XXXXXX").string();
+    std::string tmpl = (std::filesystem::temp_directory_path() / "opossum-test-XXXXXX").string();
     char* p = ::mkdtemp(tmpl.data());
     if (p == nullptr) std::abort();
     path_ = p;
@@ -53,8 +52,7 @@ inline uint64_t TestSeed() {
     seed = std::random_device{}() ^ (uint64_t{std::random_device{}()} << 32);
   }
   ::testing::Test::RecordProperty("seed", std::to_string(seed));
-  std::fprintf(stderr, "[ seed     ] OPOSSUM_SEED=%llu\n",
-               static_cast<unsigned long long>(seed));
+  std::fprintf(stderr, "[ seed     ] OPOSSUM_SEED=%llu\n", static_cast<unsigned long long>(seed));
   return seed;
 }
 

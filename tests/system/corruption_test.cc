@@ -63,8 +63,8 @@ using opossum::testing::WriteFileBytes;
 // here rather than taken from the engine's internal headers so that a format
 // change shows up as a clear failure of the set-up.
 constexpr uint64_t kSegmentHeaderBytes = 64;
-constexpr uint64_t kBatchHeaderBytes = 32;    // magic u32, count u32, first u64, length u64, ...
-constexpr uint64_t kRecordHeaderBytes = 24;   // length u32, checksum u32, position u64, ...
+constexpr uint64_t kBatchHeaderBytes = 32;     // magic u32, count u32, first u64, length u64, ...
+constexpr uint64_t kRecordHeaderBytes = 24;    // length u32, checksum u32, position u64, ...
 constexpr uint32_t kBatchMagic = 0x5442504fU;  // "OPBT"
 constexpr uint64_t kSegmentSize = 1ull << 20;
 
@@ -188,8 +188,7 @@ std::string WalkSegment(Base* base, const std::string& rel, uint64_t* next_posit
              std::to_string(b.first) + ", expected " + std::to_string(*next_position);
     }
     if (b.length % 8 != 0 || off + b.length > seg.size() || b.count == 0) {
-      return rel + ": batch at " + std::to_string(off) + " has length " +
-             std::to_string(b.length);
+      return rel + ": batch at " + std::to_string(off) + " has length " + std::to_string(b.length);
     }
     uint64_t r = off + kBatchHeaderBytes;
     for (uint32_t i = 0; i < b.count; ++i) {
@@ -324,9 +323,7 @@ std::string Hex(uint64_t v) {
   return buf;
 }
 
-uint8_t RandomMask(std::mt19937_64& rng) {
-  return static_cast<uint8_t>(1u << (rng() % 8));
-}
+uint8_t RandomMask(std::mt19937_64& rng) { return static_cast<uint8_t>(1u << (rng() % 8)); }
 
 // A flip (of one random bit) or, when the byte is not zero, a zeroing.
 Case DamageByte(const Base& base, const std::string& rel, uint64_t offset, std::mt19937_64& rng,
@@ -339,8 +336,8 @@ Case DamageByte(const Base& base, const std::string& rel, uint64_t offset, std::
     c.damage = ZeroBytes(rel, offset, 1);
   } else {
     const uint8_t mask = RandomMask(rng);
-    c.label = "flip bit " + Hex(mask) + " of byte " + std::to_string(offset) + " of " + rel +
-              " (" + what + ")";
+    c.label = "flip bit " + Hex(mask) + " of byte " + std::to_string(offset) + " of " + rel + " (" +
+              what + ")";
     c.damage = FlipByte(rel, offset, mask);
   }
   return c;
@@ -402,7 +399,8 @@ std::string Diff(const EventView& v, const ModelEvent& m, uint64_t p) {
   std::string at = "event " + std::to_string(p) + ": ";
   if (v.position() != p) return at + "position " + std::to_string(v.position());
   if (v.type() != m.type) return at + "type '" + std::string(v.type()) + "'";
-  if (v.data() != m.data) return at + "data differs (" + std::to_string(v.data().size()) + " bytes)";
+  if (v.data() != m.data)
+    return at + "data differs (" + std::to_string(v.data().size()) + " bytes)";
   if (v.data_is_json() != m.data_is_json) return at + "data_is_json differs";
   if (v.timestamp_ns() != m.timestamp_ns) return at + "timestamp differs";
   std::vector<std::string> tags;
@@ -459,8 +457,8 @@ class Checker {
         if (!v.IsCorruption()) {
           Problem("Verify gave " + v.ToString() + "; expected OK or kCorruption");
         } else if (!NamesAllowedFile(v.message())) {
-          Problem("Verify's kCorruption does not name the damaged file " +
-                  Basename(case_.file) + ": " + v.ToString());
+          Problem("Verify's kCorruption does not name the damaged file " + Basename(case_.file) +
+                  ": " + v.ToString());
         }
       } else if (corrupt_reads_this_round_ > 0) {
         Problem("reads gave kCorruption (" + first_corrupt_read_ + ") but Verify gave OK");
@@ -524,11 +522,10 @@ class Checker {
     bool allowed = case_.any_read_may_fail;
     for (uint64_t p : involved) allowed = allowed || case_.affected.count(p) > 0;
     if (!allowed) {
-      Problem(what + ": gave " + s.ToString() +
-              " although no event it involves is damaged");
+      Problem(what + ": gave " + s.ToString() + " although no event it involves is damaged");
     } else if (!NamesAllowedFile(s.message())) {
-      Problem(what + ": kCorruption does not name the damaged file " + Basename(case_.file) +
-              ": " + s.ToString());
+      Problem(what + ": kCorruption does not name the damaged file " + Basename(case_.file) + ": " +
+              s.ToString());
     } else if (!case_.any_read_may_fail && !NamesOffset(s.message())) {
       Problem(what + ": kCorruption names no offset: " + s.ToString());
     }
@@ -634,11 +631,10 @@ class Checker {
       e.type = "MustNotBeWritten";
       e.tags = {"condition:check"};
       uint64_t pos = 0;
-      Status s = store->Append(
-          std::span<const Event>(&e, 1),
-          AppendCondition{Query::ForTags({tag}), matching.back() - 1}, &pos);
-      const std::string what = "Append with condition {" + tag + " after " +
-                               std::to_string(matching.back() - 1) + "}";
+      Status s = store->Append(std::span<const Event>(&e, 1),
+                               AppendCondition{Query::ForTags({tag}), matching.back() - 1}, &pos);
+      const std::string what =
+          "Append with condition {" + tag + " after " + std::to_string(matching.back() - 1) + "}";
       if (s.ok()) {
         Problem(what + ": WRONG ANSWER: succeeded (position " + std::to_string(pos) +
                 ") although event " + std::to_string(matching.back()) + " matches");
@@ -656,7 +652,8 @@ class Checker {
       } else {
         bool allowed = case_.any_read_may_fail;
         for (uint64_t p : matching) allowed = allowed || case_.affected.count(p) > 0;
-        if (!allowed) Problem(what + ": gave " + s.ToString() + " but no matching event is damaged");
+        if (!allowed)
+          Problem(what + ": gave " + s.ToString() + " but no matching event is damaged");
         ++corrupt_reads;
         ++corrupt_reads_this_round_;
         if (first_corrupt_read_.empty()) first_corrupt_read_ = what + ": " + s.ToString();
@@ -695,8 +692,7 @@ class Checker {
       m.timestamp_ns = got[0].timestamp_ns();
       truth_.push_back(m);
     } else if (!s.IsCorruption()) {
-      Problem("Append to the damaged store gave " + s.ToString() +
-              "; expected OK or kCorruption");
+      Problem("Append to the damaged store gave " + s.ToString() + "; expected OK or kCorruption");
     }
   }
 
@@ -758,8 +754,8 @@ Outcome RunCase(const fs::path& root, const std::string& name, const Base& base,
   }
   if (WIFSIGNALED(status)) {
     out.failed = true;
-    out.report = std::string("CRASH: the child died of signal ") + std::to_string(WTERMSIG(status)) +
-                 " (" + strsignal(WTERMSIG(status)) + ")" +
+    out.report = std::string("CRASH: the child died of signal ") +
+                 std::to_string(WTERMSIG(status)) + " (" + strsignal(WTERMSIG(status)) + ")" +
                  (WTERMSIG(status) == SIGALRM ? " -- it hung for 30 s" : "");
     return out;
   }
@@ -807,9 +803,9 @@ class CorruptionTest : public ::testing::Test {
       }
       ++run;
       Outcome o = RunCase(dir_.path(), "case", base_, c, no_fork);
-      const std::string kind =
-          o.stats.empty() ? o.report.substr(0, o.report.find(" (")) + " (no outcome)"
-                          : o.stats.substr(0, o.stats.find(" corrupt_reads"));
+      const std::string kind = o.stats.empty()
+                                   ? o.report.substr(0, o.report.find(" (")) + " (no outcome)"
+                                   : o.stats.substr(0, o.stats.find(" corrupt_reads"));
       ++stats[kind];
       if (o.failed) {
         ++failed;
@@ -817,9 +813,9 @@ class CorruptionTest : public ::testing::Test {
                      o.report.substr(0, std::min<size_t>(o.report.find('\n'), 160)).c_str());
         if (shown < 24 && ++shown_of_kind[kind] <= 4) {
           ++shown;
-          ADD_FAILURE() << "case: " << c.label << "\n  outcome: " << o.stats << "\n  "
-                        << o.report << "  reproduce: OPOSSUM_SEED=" << seed_
-                        << " OPOSSUM_CASE='" << c.label << "'";
+          ADD_FAILURE() << "case: " << c.label << "\n  outcome: " << o.stats << "\n  " << o.report
+                        << "  reproduce: OPOSSUM_SEED=" << seed_ << " OPOSSUM_CASE='" << c.label
+                        << "'";
         }
       }
     }
@@ -856,9 +852,9 @@ TEST_F(CorruptionTest, SegmentRecordBytes) {
   auto add = [&](size_t p, uint64_t offset, const std::string& what) {
     const RecordLoc& r = base_.records[p - 1];
     const BatchLoc& b = base_.batches[r.batch];
-    Case c = DamageByte(base_, b.segment, offset, rng_,
-                        what + " of event " + std::to_string(p) + ", record at " +
-                            std::to_string(r.offset));
+    Case c = DamageByte(
+        base_, b.segment, offset, rng_,
+        what + " of event " + std::to_string(p) + ", record at " + std::to_string(r.offset));
     c.affected = BatchPositions(b);
     c.must_detect = true;
     cases.push_back(std::move(c));
@@ -871,7 +867,8 @@ TEST_F(CorruptionTest, SegmentRecordBytes) {
     for (uint64_t p : {b.first, b.first + b.count - 1}) {
       const RecordLoc& r = base_.records[p - 1];
       const ModelEvent& m = base_.events[p - 1];
-      for (uint64_t f : {0, 4, 8, 16, 23}) add(p, r.offset + f, "record header byte " + std::to_string(f));
+      for (uint64_t f : {0, 4, 8, 16, 23})
+        add(p, r.offset + f, "record header byte " + std::to_string(f));
       const uint64_t fb = r.offset + kRecordHeaderBytes;
       const std::string_view rec(seg.data() + fb, r.fb_length);
       add(p, fb, "first FlatBuffers byte");
@@ -910,9 +907,11 @@ TEST_F(CorruptionTest, BatchHeaderBytes) {
   };
   for (size_t bi : ChosenBatches()) {
     const BatchLoc& b = base_.batches[bi];
-    const std::string what = "header of batch " + std::to_string(bi) + " at " + std::to_string(b.offset);
+    const std::string what =
+        "header of batch " + std::to_string(bi) + " at " + std::to_string(b.offset);
     for (uint64_t f = 0; f < kBatchHeaderBytes; ++f) {
-      add(bi, DamageByte(base_, b.segment, b.offset + f, rng_, what + ", byte " + std::to_string(f)));
+      add(bi,
+          DamageByte(base_, b.segment, b.offset + f, rng_, what + ", byte " + std::to_string(f)));
     }
     Case z;
     z.file = b.segment;
@@ -1030,8 +1029,8 @@ TEST_F(CorruptionTest, IndexFiles) {
         if (bytes[i] != 0) nonzero.push_back(i);
       }
       for (int i = 0; i < 60; ++i) {
-        const uint64_t off = (!nonzero.empty() && i % 4 != 0) ? nonzero[rng_() % nonzero.size()]
-                                                              : rng_() % size;
+        const uint64_t off =
+            (!nonzero.empty() && i % 4 != 0) ? nonzero[rng_() % nonzero.size()] : rng_() % size;
         add(rel, DamageByte(base_, rel, off, rng_, "index byte"));
       }
       for (int i = 0; i < 3; ++i) {

@@ -44,9 +44,9 @@ namespace opossum {
 namespace {
 
 namespace fs = std::filesystem;
+using opossum::testing::ReadFileBytes;
 using opossum::testing::TempDir;
 using opossum::testing::TestSeed;
-using opossum::testing::ReadFileBytes;
 using opossum::testing::WriteFileBytes;
 
 // ---------------------------------------------------------------------------
@@ -382,8 +382,8 @@ std::string CheckAfterCrash(const Store& store, const std::map<uint64_t, BatchIn
   for (const auto& [b, sn] : seen) {
     if (sn.count != sn.size) {
       return "batch " + std::to_string(b) + " is partly present: " + std::to_string(sn.count) +
-             " of " + std::to_string(sn.size) + " events (positions " +
-             std::to_string(sn.first) + ".." + std::to_string(sn.last) + ")";
+             " of " + std::to_string(sn.size) + " events (positions " + std::to_string(sn.first) +
+             ".." + std::to_string(sn.last) + ")";
     }
   }
   // Every acknowledged batch at its acknowledged positions; no failed one.
@@ -645,7 +645,8 @@ class CrashTornTail : public ::testing::Test {
     while (raw_end_ > start_ && n[raw_end_ - 1] == 0) --raw_end_;
     ASSERT_EQ(ContentEnd(n), (raw_end_ + 7) & ~uint64_t{7});
     std::fprintf(stderr,
-                 "[ info     ] last batch at bytes [%" PRIu64 ", %" PRIu64 ") of %s, last non-zero "
+                 "[ info     ] last batch at bytes [%" PRIu64 ", %" PRIu64
+                 ") of %s, last non-zero "
                  "byte at %" PRIu64 "\n",
                  start_, end_, seg_.c_str(), raw_end_ - 1);
   }
@@ -756,8 +757,8 @@ TEST_F(CrashTornTail, ZeroedAtEveryByte) {
 TEST_F(CrashTornTail, TruncatedFile) {
   // Cuts inside the batch's non-zero bytes (torn), and at its very end
   // (whole: the file ends with the batch).
-  std::vector<uint64_t> cuts = {start_,      start_ + 1,  start_ + 4,          start_ + 8,
-                                start_ + 31, start_ + 32, start_ + 33,         (start_ + end_) / 2,
+  std::vector<uint64_t> cuts = {start_,       start_ + 1,   start_ + 4,  start_ + 8,
+                                start_ + 31,  start_ + 32,  start_ + 33, (start_ + end_) / 2,
                                 raw_end_ - 8, raw_end_ - 1, end_};
   for (uint64_t t : cuts) {
     RestoreCut(t, /*truncate=*/true, old_);

@@ -127,8 +127,8 @@ TEST(BatchTest, ConditionsIdempotencyAndEmptyBatches) {
   Batch b1 = store->NewBatch();
   for (const Event& e : first) ASSERT_TRUE(b1.Add(e).ok());
   uint64_t last = 0;
-  ASSERT_TRUE(store->Append(std::move(b1), AppendCondition{Query::ForTags({"order:1"}), {}}, &last)
-                  .ok());
+  ASSERT_TRUE(
+      store->Append(std::move(b1), AppendCondition{Query::ForTags({"order:1"}), {}}, &last).ok());
   EXPECT_EQ(last, 2u);
   // The same ids again: nothing written, the earlier batch's last position.
   Batch again = store->NewBatch();
@@ -367,8 +367,9 @@ TEST(EncodedBatchTest, PiecesJoinWithoutCopyAndSealAcrossThem) {
   EXPECT_EQ(bytes_a, bytes_whole);
   format::BatchInfo info;
   std::string why;
-  ASSERT_EQ(format::CheckBatch(bytes_a.data(), bytes_a.size(), 0, 100, 7, true, &info, nullptr, &why),
-            format::BatchCheck::kValid)
+  ASSERT_EQ(
+      format::CheckBatch(bytes_a.data(), bytes_a.size(), 0, 100, 7, true, &info, nullptr, &why),
+      format::BatchCheck::kValid)
       << why;
   EXPECT_EQ(info.count, 9u);
   // A cleared batch is reusable.

@@ -31,8 +31,8 @@
 #include "format/layout.h"
 #include "opossum/event.h"
 #include "opossum/status.h"
-#include "test_util.h"
 #include "store/event_view_access.h"
+#include "test_util.h"
 
 namespace opossum::format {
 namespace {

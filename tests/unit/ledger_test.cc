@@ -3,6 +3,8 @@
 // with the highest sequence number wins, so a slot torn at any byte leaves
 // the previous state readable. The header fields round-trip across reopen,
 // and a damaged header gives an error naming the file.
+#include "log/ledger.h"
+
 #include <fcntl.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -17,7 +19,6 @@
 
 #include "format/checksum.h"
 #include "format/layout.h"
-#include "log/ledger.h"
 #include "test_util.h"
 
 namespace opossum::log {
@@ -232,8 +233,8 @@ TEST_F(LedgerTest, TornCommitSlotFallsBackToTheOther) {
         ASSERT_TRUE(l.LatestCommit(&got))
             << "commit " << n << " torn at byte " << k << (zeroed ? " (seq zeroed)" : "")
             << ": no valid commit slot left";
-        EXPECT_TRUE(Same(got, before)) << "commit " << n << " torn at byte " << k
-                               << (zeroed ? " (seq zeroed)" : "");
+        EXPECT_TRUE(Same(got, before))
+            << "commit " << n << " torn at byte " << k << (zeroed ? " (seq zeroed)" : "");
       }
     }
     // Every single bit flipped.
@@ -460,8 +461,8 @@ TEST_F(LedgerTest, OpenOtherVersionIsNotSupported) {
 }
 
 TEST_F(LedgerTest, OpenImplausibleSegmentSizeIsCorruption) {
-  for (uint64_t size : {uint64_t{0}, uint64_t{(1 << 20) - 1}, (uint64_t{1} << 40) + 1,
-                        UINT64_MAX}) {
+  for (uint64_t size :
+       {uint64_t{0}, uint64_t{(1 << 20) - 1}, (uint64_t{1} << 40) + 1, UINT64_MAX}) {
     ASSERT_TRUE(Ledger::Create(path(), kSegSize).ok());
     ASSERT_NO_FATAL_FAILURE(PatchHeader(16, &size, 8));
     Ledger l;

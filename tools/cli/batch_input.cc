@@ -10,7 +10,9 @@ std::string WithoutEventIndex(const Status& s) {
 
 void BatchInput::Add(const Event& e, uint64_t line) {
   Status s = batch_.Add(e);
-  if (!s.ok()) throw CliError::Invalid(source_ + " line " + std::to_string(line) + ": " + WithoutEventIndex(s), line);
+  if (!s.ok())
+    throw CliError::Invalid(source_ + " line " + std::to_string(line) + ": " + WithoutEventIndex(s),
+                            line);
 }
 
 void BatchInput::Add(const Event& e, const std::string& file) {

@@ -69,10 +69,10 @@ DotnetExportResult ExportDotnet(const Reader& reader, const std::filesystem::pat
 
 // Calls `fn` for each event of the folder `in` in position order, with the
 // event file's name. Throws CliError naming the file and what is wrong.
-void ReadDotnetFolder(const std::filesystem::path& in,
-                      const std::function<void(Event&& event, uint64_t position,
-                                               const std::string& file)>& fn,
-                      Progress* progress);
+void ReadDotnetFolder(
+    const std::filesystem::path& in,
+    const std::function<void(Event&& event, uint64_t position, const std::string& file)>& fn,
+    Progress* progress);
 
 }  // namespace opossum::cli
 

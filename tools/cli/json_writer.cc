@@ -3,8 +3,8 @@
 #include <array>
 #include <chrono>
 #include <cstdio>
-#include <limits>
 #include <cstring>
+#include <limits>
 
 namespace opossum::cli {
 
@@ -59,13 +59,27 @@ void AppendJsonString(std::string* out, std::string_view s) {
     }
     out->append(s.data() + run, i - run);
     switch (c) {
-      case '"': out->append("\\\""); break;
-      case '\\': out->append("\\\\"); break;
-      case '\n': out->append("\\n"); break;
-      case '\r': out->append("\\r"); break;
-      case '\t': out->append("\\t"); break;
-      case '\b': out->append("\\b"); break;
-      case '\f': out->append("\\f"); break;
+      case '"':
+        out->append("\\\"");
+        break;
+      case '\\':
+        out->append("\\\\");
+        break;
+      case '\n':
+        out->append("\\n");
+        break;
+      case '\r':
+        out->append("\\r");
+        break;
+      case '\t':
+        out->append("\\t");
+        break;
+      case '\b':
+        out->append("\\b");
+        break;
+      case '\f':
+        out->append("\\f");
+        break;
       default:
         if (c < 0x20) {
           const char esc[] = {'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 15]};
@@ -139,8 +153,8 @@ bool DecodeBase64(std::string_view text, std::string* out) {
       v[k] = table[c];
       if (v[k] < 0) return false;
     }
-    const uint32_t w = (uint32_t(v[0]) << 18) | (uint32_t(v[1]) << 12) | (uint32_t(v[2]) << 6) |
-                       uint32_t(v[3]);
+    const uint32_t w =
+        (uint32_t(v[0]) << 18) | (uint32_t(v[1]) << 12) | (uint32_t(v[2]) << 6) | uint32_t(v[3]);
     out->push_back(static_cast<char>(w >> 16));
     if (pad < 2) out->push_back(static_cast<char>((w >> 8) & 0xFF));
     if (pad < 1) out->push_back(static_cast<char>(w & 0xFF));
@@ -248,17 +262,19 @@ std::optional<int64_t> ParseTimestamp(std::string_view t) {
   const int64_t secs = days_since * 86400 + h * 3600 + m * 60 + s - offset_s;
   // Within int64 nanoseconds (1677-09-21T00:12:43.145224192Z to
   // 2262-04-11T23:47:16.854775807Z).
-  constexpr int64_t kMaxSecs = std::numeric_limits<int64_t>::max() / 1'000'000'000;  // ...036
+  constexpr int64_t kMaxSecs = std::numeric_limits<int64_t>::max() / 1'000'000'000;      // ...036
   constexpr int64_t kMinSecs = std::numeric_limits<int64_t>::min() / 1'000'000'000 - 1;  // ...037
   if (secs > kMaxSecs || secs < kMinSecs) return std::nullopt;
   if (secs == kMaxSecs && frac > std::numeric_limits<int64_t>::max() % 1'000'000'000) {
     return std::nullopt;
   }
-  if (secs == kMinSecs && frac < 1'000'000'000 + std::numeric_limits<int64_t>::min() % 1'000'000'000) {
+  if (secs == kMinSecs &&
+      frac < 1'000'000'000 + std::numeric_limits<int64_t>::min() % 1'000'000'000) {
     return std::nullopt;
   }
   // Negative seconds in two steps, so that the product never leaves int64.
-  return secs < 0 ? (secs + 1) * 1'000'000'000 + (frac - 1'000'000'000) : secs * 1'000'000'000 + frac;
+  return secs < 0 ? (secs + 1) * 1'000'000'000 + (frac - 1'000'000'000)
+                  : secs * 1'000'000'000 + frac;
 }
 
 }  // namespace opossum::cli

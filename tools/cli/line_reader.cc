@@ -56,10 +56,12 @@ bool LineReader::NextMappedBlock(std::string_view* block, uint64_t* first_line_n
   size_t stop = map_size_;
   if (map_size_ - map_at_ > kChunk) {
     const void* nl = memrchr(map_ + map_at_, '\n', kChunk);
-    if (nl == nullptr) nl = std::memchr(map_ + map_at_ + kChunk, '\n', map_size_ - map_at_ - kChunk);
+    if (nl == nullptr)
+      nl = std::memchr(map_ + map_at_ + kChunk, '\n', map_size_ - map_at_ - kChunk);
     if (nl != nullptr) stop = static_cast<size_t>(static_cast<const char*>(nl) - map_) + 1;
   }
-  if (stop - map_at_ > kMaxLineBytes && std::memchr(map_ + map_at_, '\n', kMaxLineBytes) == nullptr) {
+  if (stop - map_at_ > kMaxLineBytes &&
+      std::memchr(map_ + map_at_, '\n', kMaxLineBytes) == nullptr) {
     throw CliError::Invalid(name_ + ": line " + std::to_string(line_no_ + 1) + " is longer than " +
                                 std::to_string(kMaxLineBytes) + " bytes",
                             line_no_ + 1);
@@ -87,8 +89,8 @@ bool LineReader::Fill() {
   }
   if (buf_.size() - kLinePadding - end_ < kChunk / 2) {
     if (end_ >= kMaxLineBytes) {
-      throw CliError::Invalid(name_ + ": line " + std::to_string(line_no_ + 1) + " is longer than " +
-                                  std::to_string(kMaxLineBytes) + " bytes",
+      throw CliError::Invalid(name_ + ": line " + std::to_string(line_no_ + 1) +
+                                  " is longer than " + std::to_string(kMaxLineBytes) + " bytes",
                               line_no_ + 1);
     }
     buf_.resize(buf_.size() * 2);
@@ -114,9 +116,9 @@ bool LineReader::NextBlock(std::string_view* block, uint64_t* first_line_no) {
     if (end_ > begin_ && (end_ - begin_ >= kChunk / 2 || eof_)) {
       const char* base = buf_.data();
       const void* last_nl = memrchr(base + begin_, '\n', end_ - begin_);
-      const size_t stop =
-          last_nl != nullptr ? static_cast<size_t>(static_cast<const char*>(last_nl) - base) + 1
-                             : (eof_ ? end_ : 0);
+      const size_t stop = last_nl != nullptr
+                              ? static_cast<size_t>(static_cast<const char*>(last_nl) - base) + 1
+                              : (eof_ ? end_ : 0);
       if (stop != 0) {
         *block = std::string_view(base + begin_, stop - begin_);
         begin_ = stop;

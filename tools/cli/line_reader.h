@@ -40,9 +40,9 @@ class LineReader {
   std::string name_;
   // A mapped regular file.
   const char* map_ = nullptr;
-  size_t map_size_ = 0;     // the file's size
-  size_t map_length_ = 0;   // mapped bytes (whole pages)
-  size_t map_at_ = 0;       // first byte not handed out yet
+  size_t map_size_ = 0;    // the file's size
+  size_t map_length_ = 0;  // mapped bytes (whole pages)
+  size_t map_at_ = 0;      // first byte not handed out yet
   // Otherwise, read into buf_.
   std::vector<char> buf_;
   size_t begin_ = 0;  // first unread byte

@@ -10,7 +10,9 @@ namespace opossum::cli {
 class Output {
  public:
   // Writes to `fd` (not owned); `name` appears in error messages.
-  Output(int fd, std::string name) : fd_(fd), name_(std::move(name)) { buf_.reserve(kFlushAt + 4096); }
+  Output(int fd, std::string name) : fd_(fd), name_(std::move(name)) {
+    buf_.reserve(kFlushAt + 4096);
+  }
   ~Output() noexcept(false);  // flushes (an error is thrown unless unwinding)
 
   // The buffer to append to; call MaybeFlush() after each item.

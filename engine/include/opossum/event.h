@@ -119,7 +119,6 @@ class EventView {
   // An owning copy (for keeping the event after the store closes).
   Event ToEvent() const;
 
-
  private:
   // Built by the store from a verified record (internal::EventViewAccess).
   friend struct internal::EventViewAccess;

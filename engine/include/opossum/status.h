@@ -42,17 +42,15 @@ class [[nodiscard]] Status {
     return Status(Code::kInvalidArgument, std::move(msg));
   }
   static Status ConditionFailed(uint64_t conflicting_position) {
-    Status s(Code::kConditionFailed,
-             "append condition failed: event at position " +
-                 std::to_string(conflicting_position) + " matches the condition's query");
+    Status s(Code::kConditionFailed, "append condition failed: event at position " +
+                                         std::to_string(conflicting_position) +
+                                         " matches the condition's query");
     s.conflicting_position_ = conflicting_position;
     return s;
   }
   static Status Busy(std::string msg) { return Status(Code::kBusy, std::move(msg)); }
   static Status IOError(std::string msg) { return Status(Code::kIOError, std::move(msg)); }
-  static Status Corruption(std::string msg) {
-    return Status(Code::kCorruption, std::move(msg));
-  }
+  static Status Corruption(std::string msg) { return Status(Code::kCorruption, std::move(msg)); }
   static Status NotSupported(std::string msg) {
     return Status(Code::kNotSupported, std::move(msg));
   }

@@ -6,14 +6,22 @@ namespace opossum {
 
 std::string_view Status::CodeName(Code code) {
   switch (code) {
-    case Code::kOk: return "OK";
-    case Code::kInvalidArgument: return "invalid argument";
-    case Code::kConditionFailed: return "condition failed";
-    case Code::kBusy: return "busy";
-    case Code::kIOError: return "I/O error";
-    case Code::kCorruption: return "corruption";
-    case Code::kNotSupported: return "not supported";
-    case Code::kNotFound: return "not found";
+    case Code::kOk:
+      return "OK";
+    case Code::kInvalidArgument:
+      return "invalid argument";
+    case Code::kConditionFailed:
+      return "condition failed";
+    case Code::kBusy:
+      return "busy";
+    case Code::kIOError:
+      return "I/O error";
+    case Code::kCorruption:
+      return "corruption";
+    case Code::kNotSupported:
+      return "not supported";
+    case Code::kNotFound:
+      return "not found";
   }
   return "unknown";
 }

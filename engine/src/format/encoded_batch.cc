@@ -110,7 +110,8 @@ Status EncodedBatch::Add(const Event& e) {
   type_hashes_.push_back(type_hash);
   tag_end_.push_back(static_cast<uint32_t>(tag_hashes_.size()));
   ids_.push_back(e.id.value_or(Uuid{}));
-  flags_.push_back(static_cast<uint8_t>((e.id ? kHasId : 0) | (e.timestamp_ns ? kHasTimestamp : 0)));
+  flags_.push_back(
+      static_cast<uint8_t>((e.id ? kHasId : 0) | (e.timestamp_ns ? kHasTimestamp : 0)));
   if (e.id) ++with_ids_;
   return Status::Ok();
 }
@@ -122,7 +123,8 @@ void EncodedBatch::AddEncoded(const EncodedEvent& e) {
   tag_hashes_.insert(tag_hashes_.end(), e.tag_hashes.begin(), e.tag_hashes.end());
   tag_end_.push_back(static_cast<uint32_t>(tag_hashes_.size()));
   ids_.push_back(e.id.value_or(Uuid{}));
-  flags_.push_back(static_cast<uint8_t>((e.id ? kHasId : 0) | (e.timestamp_ns ? kHasTimestamp : 0)));
+  flags_.push_back(
+      static_cast<uint8_t>((e.id ? kHasId : 0) | (e.timestamp_ns ? kHasTimestamp : 0)));
   if (e.id) ++with_ids_;
 }
 

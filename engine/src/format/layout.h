@@ -10,7 +10,7 @@
 namespace opossum::format {
 
 constexpr uint64_t kSegmentMagic = 0x314745534d53504fULL;  // "OPSMSEG1" little-endian
-constexpr uint32_t kSegmentVersion = 2;  // 2: CRC-32C record checksums
+constexpr uint32_t kSegmentVersion = 2;                    // 2: CRC-32C record checksums
 constexpr uint64_t kSegmentHeaderSize = 64;
 
 constexpr uint32_t kBatchMagic = 0x5442504fU;  // "OPBT"
@@ -22,14 +22,14 @@ inline constexpr uint64_t Align8(uint64_t n) { return (n + kAlign - 1) & ~(kAlig
 
 // Segment header, at offset 0 of every segment file.
 struct SegmentHeader {
-  uint64_t magic;           // kSegmentMagic
-  uint32_t version;         // kSegmentVersion
+  uint64_t magic;    // kSegmentMagic
+  uint32_t version;  // kSegmentVersion
   uint32_t reserved0;
   uint64_t first_position;  // position of the segment's first event
   uint64_t size;            // file size chosen at creation (preallocated)
   uint64_t ordinal;         // 0 for the first segment, then 1, 2, ...
   uint64_t reserved1[2];
-  uint64_t checksum;        // XXH3-64 of bytes [0, 56)
+  uint64_t checksum;  // XXH3-64 of bytes [0, 56)
 };
 static_assert(sizeof(SegmentHeader) == kSegmentHeaderSize);
 
@@ -51,8 +51,8 @@ static_assert(sizeof(BatchHeader) == kBatchHeaderSize);
 // Record header: one per event, followed by `length` bytes of a FlatBuffers
 // `opossum.fb.Event` table, then zero padding to 8 bytes.
 struct RecordHeader {
-  uint32_t length;     // FlatBuffers bytes
-  uint32_t checksum;   // CRC-32C of bytes [8, 24 + length)
+  uint32_t length;    // FlatBuffers bytes
+  uint32_t checksum;  // CRC-32C of bytes [8, 24 + length)
   uint64_t position;
   int64_t timestamp_ns;
 };

@@ -24,8 +24,7 @@ class GrowableMap {
  public:
   // Maps `path` (created with `initial_size` zero bytes when `create` and
   // missing).
-  Status Open(const std::filesystem::path& path, bool writable, bool create,
-              uint64_t initial_size);
+  Status Open(const std::filesystem::path& path, bool writable, bool create, uint64_t initial_size);
 
   uint8_t* data() const { return data_.load(std::memory_order_acquire); }
   // The file size as this process last saw it (all of it is mapped).

@@ -56,21 +56,21 @@ struct LedgerPage {
   uint64_t magic;
   uint32_t version;
   uint32_t reserved0;
-  uint64_t segment_size;       // Options::segment_size at creation (a default)
-  uint64_t published_head;     // atomic: readers' head
-  uint64_t segment_count;      // atomic: segment files created so far
-  uint64_t clean;              // 1 after a clean close, 0 while open
-  uint64_t keys_generation;    // atomic: current generation of index/keys
-  uint64_t header_checksum;    // XXH3-64 of bytes [0, 24): magic, version, segment_size
-  char boot_id[64];            // boot id of the machine that last opened it
+  uint64_t segment_size;     // Options::segment_size at creation (a default)
+  uint64_t published_head;   // atomic: readers' head
+  uint64_t segment_count;    // atomic: segment files created so far
+  uint64_t clean;            // 1 after a clean close, 0 while open
+  uint64_t keys_generation;  // atomic: current generation of index/keys
+  uint64_t header_checksum;  // XXH3-64 of bytes [0, 24): magic, version, segment_size
+  char boot_id[64];          // boot id of the machine that last opened it
   // Where a group whose write or sync failed began (segment ordinal + 1, 0:
   // none): bytes from there on must never be adopted, only zeroed.
   uint64_t failed_segment_plus1;  // at 128
   uint64_t failed_offset;         // at 136
   uint8_t reserved2[256 - 144];
-  LedgerSlot commit[2];        // at 256
+  LedgerSlot commit[2];  // at 256
   uint8_t reserved3[128 - 2 * sizeof(LedgerSlot)];
-  LedgerSlot checkpoint[2];    // at 384
+  LedgerSlot checkpoint[2];  // at 384
 };
 static_assert(sizeof(LedgerPage) <= kLedgerSize);
 // Where the commit slots lie, for messages.

@@ -36,8 +36,8 @@ SegmentSet::SegmentSet() : slots_(new std::atomic<Segment*>[kMaxSegments]) {
 }
 SegmentSet::~SegmentSet() = default;
 
-Status SegmentSet::MapFile(const fs::path& path, uint64_t expected_ordinal,
-                           uint64_t first_position, std::unique_ptr<Segment>* out, bool* torn) {
+Status SegmentSet::MapFile(const fs::path& path, uint64_t expected_ordinal, uint64_t first_position,
+                           std::unique_ptr<Segment>* out, bool* torn) {
   io::File f;
   Status s = io::File::Open(path, io::File::Mode::kReadOnly, &f);
   if (!s.ok()) return s;
